@@ -1,0 +1,1 @@
+"""Spring City Youth (春城青年) backend."""

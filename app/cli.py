@@ -1,0 +1,118 @@
+"""The ``youth`` command: serve, migrate, create-staff, seed-demo, verify-lottery."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(help="Spring City Youth (春城青年) backend", no_args_is_help=True, add_completion=False)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _alembic(*args: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    # The working directory's alembic.ini wins (the Docker image installs the package non-editable).
+    ini = Path.cwd() / "alembic.ini"
+    cfg = Config(str(ini if ini.exists() else ROOT / "alembic.ini"))
+    cfg.attributes["configure_logger"] = True
+    getattr(command, args[0])(cfg, *args[1:])
+
+
+def _ensure_var_dir() -> None:
+    from app.config import get_settings
+
+    url = get_settings().database_url
+    if url.startswith("sqlite") and ":///" in url:
+        path = Path(url.split(":///", 1)[1])
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+
+
+@app.command()
+def migrate(revision: str = typer.Argument("heads", help="Target revision")) -> None:
+    """Apply database migrations (the only way the schema is made)."""
+    _ensure_var_dir()
+    _alembic("upgrade", revision)
+
+
+@app.command("seed-demo")
+def seed_demo(if_empty: bool = typer.Option(True, help="Only when the database has no users yet")) -> None:
+    """Load the demo data set."""
+    from app.db import dispose_engine, session_scope
+    from app.demo import is_empty
+    from app.demo import seed_demo as run
+
+    async def go() -> None:
+        async with session_scope() as session:
+            if if_empty and not await is_empty(session):
+                typer.echo("database not empty: demo data not loaded")
+                return
+            await run(session)
+            typer.echo("demo data loaded (staff: admin / moderator, password demo-password-2026)")
+        await dispose_engine()
+
+    asyncio.run(go())
+
+
+@app.command("create-staff")
+def create_staff(
+    username: str = typer.Option(..., "--username"),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input"),
+    role: str = typer.Option("moderator", "--role", help="moderator or admin"),
+) -> None:
+    """Create a league staff account."""
+    from app import errors
+    from app.db import dispose_engine, session_scope
+    from app.services import auth
+
+    if not password_stdin:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+
+    async def go() -> int:
+        try:
+            async with session_scope() as session:
+                user = await auth.create_staff(session, username=username, password=password, role=role)
+            typer.echo(f"created {role} {username} (id {user.id})")
+            return 0
+        except errors.AppError as exc:
+            typer.echo(f"error: {exc.code}: {exc.detail_message} {exc.fields or ''}", err=True)
+            return 1
+        finally:
+            await dispose_engine()
+
+    raise typer.Exit(asyncio.run(go()))
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(os.environ.get("HOST", "127.0.0.1"), "--host"),
+    port: int = typer.Option(int(os.environ.get("PORT", "8000")), "--port"),
+    workers: int = typer.Option(1, "--workers"),
+    migrate_first: bool = typer.Option(True, "--migrate/--no-migrate"),
+    demo: bool = typer.Option(False, "--demo", help="Load demo data when the database is empty"),
+) -> None:
+    """Serve the API with uvicorn."""
+    import uvicorn
+
+    if migrate_first:
+        migrate("heads")
+    if demo:
+        seed_demo(if_empty=True)
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
+                proxy_headers=True, log_config=None, access_log=False)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

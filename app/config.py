@@ -1,0 +1,122 @@
+"""Settings from the environment (prefix ``YOUTH_``), read once and cached."""
+
+from __future__ import annotations
+
+import base64
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Development defaults. They work out of the box for `make run` and the tests and are refused in prod.
+DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
+DEV_FIELD_KEY = base64.b64encode(b"dev-only-field-key-32-bytes-long").decode()
+DEV_WECHAT_SECRET = "dev-wechat-secret"
+DEV_WECHAT_APPID = "wx0000000000devapp"
+
+KUNMING_DISTRICTS: tuple[str, ...] = (
+    "五华区", "盘龙区", "官渡区", "西山区", "东川区", "呈贡区", "晋宁区", "安宁市",
+    "富民县", "宜良县", "石林彝族自治县", "嵩明县", "禄劝彝族苗族自治县", "寻甸回族彝族自治县",
+)  # fmt: skip
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="YOUTH_", env_file=".env", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    database_url: str = "sqlite+aiosqlite:///./var/youth.db"
+    redis_url: str | None = None
+    db_pool_size: int = 10
+    db_max_overflow: int = 5
+    db_pool_timeout_seconds: float = 5.0
+    db_connect_timeout_seconds: float = 3.0
+    db_statement_timeout_ms: int = 10_000
+
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    access_token_ttl_seconds: int = 900
+    refresh_token_ttl_days: int = 30
+    # 32 bytes, base64: the AES-256-GCM key for sensitive columns and the keyed hashes next to them.
+    field_key: SecretStr = SecretStr(DEV_FIELD_KEY)
+
+    wechat_appid: str = DEV_WECHAT_APPID
+    wechat_secret: SecretStr = SecretStr(DEV_WECHAT_SECRET)
+    # Unset in dev/test: the app starts the local WeChat stand-in and talks to it over HTTP.
+    wechat_base_url: str | None = None
+    wechat_timeout_seconds: float = 3.0
+    wechat_standin_host: str = "127.0.0.1"
+    wechat_standin_port: int = 8790
+    wechat_token_refresh_margin_seconds: int = 300
+    wechat_miniprogram_state: Literal["developer", "trial", "formal"] = "developer"
+    # msg_sec_check needs the openid of a recent mini-program user; postings are checked as this one.
+    wechat_check_openid: str = "o_content_check"
+
+    login_max_failures: int = 5
+    login_failure_window_seconds: int = 900
+    rate_limit_signup_per_minute: int = 30
+    max_body_bytes: int = 1_048_576
+    log_json: bool | None = None  # default: JSON in prod, plain text elsewhere
+
+    # Shared publishing workflow
+    content_blocklist: list[str] = Field(default_factory=lambda: ["赌博", "博彩", "代孕", "裸聊", "办证"])
+    report_hide_threshold: int = 5
+
+    crisis_resources: list[dict[str, str]] = Field(
+        default_factory=lambda: [
+            {"name": "全国心理援助热线", "phone": "12356"},
+            {"name": "报警", "phone": "110"},
+            {"name": "急救", "phone": "120"},
+        ]
+    )
+
+    @field_validator("field_key")
+    @classmethod
+    def _key_is_32_bytes(cls, v: SecretStr) -> SecretStr:
+        try:
+            raw = base64.b64decode(v.get_secret_value(), validate=True)
+        except ValueError as exc:
+            raise ValueError("YOUTH_FIELD_KEY must be base64") from exc
+        if len(raw) != 32:
+            raise ValueError("YOUTH_FIELD_KEY must decode to 32 bytes")
+        return v
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def uses_standin(self) -> bool:
+        return self.env != "prod" and not self.wechat_base_url
+
+    @property
+    def wechat_url(self) -> str:
+        if self.wechat_base_url:
+            return self.wechat_base_url.rstrip("/")
+        return f"http://{self.wechat_standin_host}:{self.wechat_standin_port}"
+
+    @property
+    def json_logs(self) -> bool:
+        return self.env == "prod" if self.log_json is None else self.log_json
+
+    def check_production_ready(self) -> None:
+        """Refuse to run in prod on development secrets or without a real WeChat endpoint."""
+        if self.env != "prod":
+            return
+        problems = []
+        if self.jwt_secret.get_secret_value() == DEV_JWT_SECRET or len(self.jwt_secret.get_secret_value()) < 32:
+            problems.append("YOUTH_JWT_SECRET (set a random value of 32+ characters)")
+        if self.field_key.get_secret_value() == DEV_FIELD_KEY:
+            problems.append("YOUTH_FIELD_KEY")
+        if self.wechat_secret.get_secret_value() == DEV_WECHAT_SECRET or self.wechat_appid == DEV_WECHAT_APPID:
+            problems.append("YOUTH_WECHAT_APPID / YOUTH_WECHAT_SECRET")
+        if not self.wechat_base_url:
+            problems.append("YOUTH_WECHAT_BASE_URL (https://api.weixin.qq.com)")
+        if self.is_sqlite:
+            problems.append("YOUTH_DATABASE_URL (use PostgreSQL in production)")
+        if problems:
+            raise RuntimeError("refusing to start in prod without: " + ", ".join(problems))
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,84 @@
+"""Field encryption (AES-256-GCM), keyed hashes, password hashing and opaque-token hashing."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+from functools import lru_cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from app.config import get_settings
+
+_VERSION = "v1"
+
+
+@lru_cache(maxsize=4)
+def _keys(raw_b64: str) -> tuple[AESGCM, bytes]:
+    master = base64.b64decode(raw_b64)
+    # Separate keys for encryption and for lookup hashes, derived from the one configured secret.
+    enc = hmac.new(master, b"youth/field-encryption", hashlib.sha256).digest()
+    mac = hmac.new(master, b"youth/lookup-hash", hashlib.sha256).digest()
+    return AESGCM(enc), mac
+
+
+def _current() -> tuple[AESGCM, bytes]:
+    return _keys(get_settings().field_key.get_secret_value())
+
+
+def encrypt(plaintext: str, purpose: str) -> str:
+    """Encrypt with a random nonce; ``purpose`` is bound as associated data so a ciphertext
+    copied into another column does not decrypt."""
+    aes, _ = _current()
+    nonce = os.urandom(12)
+    ct = aes.encrypt(nonce, plaintext.encode(), purpose.encode())
+    return f"{_VERSION}:{base64.urlsafe_b64encode(nonce + ct).decode()}"
+
+
+def decrypt(token: str, purpose: str) -> str:
+    aes, _ = _current()
+    version, _, body = token.partition(":")
+    if version != _VERSION:
+        raise ValueError("unknown ciphertext version")
+    raw = base64.urlsafe_b64decode(body)
+    try:
+        return aes.decrypt(raw[:12], raw[12:], purpose.encode()).decode()
+    except InvalidTag as exc:
+        raise ValueError("ciphertext does not verify") from exc
+
+
+def lookup_hash(value: str, purpose: str) -> str:
+    """Deterministic keyed hash for uniqueness checks on encrypted values."""
+    _, mac = _current()
+    return hmac.new(mac, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def token_hash(token: str) -> str:
+    """Opaque tokens (refresh tokens) are high-entropy, so a plain SHA-256 is enough to store."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token(nbytes: int = 32) -> str:
+    return secrets.token_urlsafe(nbytes)
+
+
+_hasher = PasswordHasher()
+# Verifying against this keeps the time of "no such user" close to "wrong password".
+_DUMMY_HASH = _hasher.hash("timing-equaliser")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False

@@ -1,0 +1,114 @@
+"""Async engine and sessions for PostgreSQL (asyncpg) and SQLite (aiosqlite) behind the same code."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.config import Settings, get_settings
+
+_engine: AsyncEngine | None = None
+_sessionmaker: async_sessionmaker[AsyncSession] | None = None
+
+
+def make_engine(settings: Settings, url: str | None = None, **overrides: Any) -> AsyncEngine:
+    url = url or settings.database_url
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **overrides)
+        _configure_sqlite(engine)
+        return engine
+    kwargs: dict[str, Any] = {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_timeout": settings.db_pool_timeout_seconds,
+        "pool_pre_ping": True,
+        "pool_recycle": 1800,
+        "connect_args": {
+            "timeout": settings.db_connect_timeout_seconds,
+            "command_timeout": settings.db_statement_timeout_ms / 1000 + 5,
+            "server_settings": {
+                "application_name": "spring-city-youth",
+                "statement_timeout": str(settings.db_statement_timeout_ms),
+                "idle_in_transaction_session_timeout": "60000",
+            },
+        },
+    }
+    kwargs.update(overrides)
+    if kwargs.get("poolclass") is not None:
+        for key in ("pool_size", "max_overflow", "pool_timeout"):
+            kwargs.pop(key, None)
+    return create_async_engine(url, **kwargs)
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # We issue BEGIN ourselves (below), so turn off the driver's own transaction handling.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # SQLite allows one writer. Taking the write lock at BEGIN makes every transaction
+        # serialisable and avoids SQLITE_BUSY on a read-then-write upgrade; PostgreSQL is the
+        # production database and keeps its row-level concurrency.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def get_engine() -> AsyncEngine:
+    global _engine
+    if _engine is None:
+        _engine = make_engine(get_settings())
+    return _engine
+
+
+def get_sessionmaker() -> async_sessionmaker[AsyncSession]:
+    global _sessionmaker
+    if _sessionmaker is None:
+        _sessionmaker = async_sessionmaker(get_engine(), class_=AsyncSession, expire_on_commit=False)
+    return _sessionmaker
+
+
+async def dispose_engine() -> None:
+    global _engine, _sessionmaker
+    if _engine is not None:
+        await _engine.dispose()
+    _engine = None
+    _sessionmaker = None
+
+
+@asynccontextmanager
+async def session_scope() -> AsyncIterator[AsyncSession]:
+    """A session that commits on success, for work outside a request (CLI, background jobs)."""
+    async with get_sessionmaker()() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+def is_postgres(session_or_engine: Any) -> bool:
+    bind = getattr(session_or_engine, "bind", session_or_engine)
+    return bind.dialect.name == "postgresql"
+
+
+def insert_for(session_or_conn: Any) -> Any:
+    """The dialect's INSERT construct, which has ``on_conflict_do_*`` on both databases."""
+    bind = getattr(session_or_conn, "bind", session_or_conn)
+    if bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert

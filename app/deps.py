@@ -1,0 +1,154 @@
+"""FastAPI dependencies: the request's unit of work, the acting principal, role guards."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import errors
+from app.db import get_sessionmaker
+from app.security import decode_access_token
+from models.accounts import User
+from models.orgs import OrgMember, Organisation
+
+
+async def get_session() -> AsyncIterator[AsyncSession]:
+    """The one commit point of a request: services only flush; this commits once after the handler."""
+    async with get_sessionmaker()() as session:
+        try:
+            yield session
+        except errors.AppError as exc:
+            if exc.keep_changes:
+                await session.commit()
+            else:
+                await session.rollback()
+            raise
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+STAFF_ROLES = frozenset({"moderator", "admin"})
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    user_id: int
+    role: str  # youth | provider | moderator | admin
+    org_id: int | None = None
+    org_role: str | None = None  # owner | editor
+    org_kind: str | None = None
+    org_status: str | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def is_youth(self) -> bool:
+        return self.role == "youth"
+
+    @property
+    def is_provider(self) -> bool:
+        return self.role == "provider" and self.org_id is not None
+
+
+_bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/*")
+
+
+async def load_principal(session: AsyncSession, token: str) -> Principal:
+    claims = decode_access_token(token)
+    try:
+        user_id = int(claims["sub"])
+    except (KeyError, ValueError):
+        raise errors.TokenInvalid()
+    row = (
+        await session.execute(
+            select(User.id, User.role, User.status, OrgMember.org_id, OrgMember.role, Organisation.kind,
+                   Organisation.status)
+            .outerjoin(OrgMember, OrgMember.user_id == User.id)
+            .outerjoin(Organisation, Organisation.id == OrgMember.org_id)
+            .where(User.id == user_id)
+        )
+    ).first()
+    if row is None:
+        raise errors.TokenInvalid()
+    uid, role, status, org_id, org_role, org_kind, org_status = row
+    if status != "active":
+        raise errors.AccountSuspended()
+    return Principal(uid, role, org_id, org_role, org_kind, org_status)
+
+
+async def optional_principal(
+    request: Request,
+    session: SessionDep,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    if creds is None:
+        return None
+    principal = await load_principal(session, creds.credentials)
+    request.state.principal = principal
+    return principal
+
+
+async def current_principal(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
+    if principal is None:
+        raise errors.Unauthenticated()
+    return principal
+
+
+async def youth_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    if not principal.is_youth:
+        raise errors.Forbidden("该功能仅对青年用户开放")
+    return principal
+
+
+async def provider_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    if not principal.is_provider:
+        raise errors.Forbidden("该功能仅对服务机构开放")
+    return principal
+
+
+async def staff_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    if not principal.is_staff:
+        raise errors.Forbidden("该功能仅对团委工作人员开放")
+    return principal
+
+
+async def admin_principal(principal: Annotated[Principal, Depends(staff_principal)]) -> Principal:
+    if principal.role != "admin":
+        raise errors.Forbidden("该功能仅对管理员开放")
+    return principal
+
+
+def provider_of(*kinds: str):
+    """A provider whose organisation is one of ``kinds`` (any verification state)."""
+
+    async def dep(principal: Annotated[Principal, Depends(provider_principal)]) -> Principal:
+        if principal.org_kind not in kinds:
+            raise errors.Forbidden("您的机构类型不能使用该功能")
+        return principal
+
+    return dep
+
+
+OptionalUser = Annotated[Principal | None, Depends(optional_principal)]
+CurrentUser = Annotated[Principal, Depends(current_principal)]
+YouthUser = Annotated[Principal, Depends(youth_principal)]
+ProviderUser = Annotated[Principal, Depends(provider_principal)]
+StaffUser = Annotated[Principal, Depends(staff_principal)]
+AdminUser = Annotated[Principal, Depends(admin_principal)]
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

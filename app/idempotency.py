@@ -1,0 +1,90 @@
+"""``Idempotency-Key`` for POSTs: the same key and body replay the stored response; the same key with
+another body is a 409. The key is claimed inside the request's own transaction, so a failed request
+stores nothing and may be retried with the same key, and two concurrent requests with one key run
+the work once (the second waits on the unique index, then replays)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import errors
+from app.deps import Principal
+from models.platform import IdempotencyRecord
+
+
+class Idempotency:
+    def __init__(self, key: str | None, route: str, body: bytes) -> None:
+        self.key = key
+        self.route = route
+        self.request_hash = hashlib.sha256(route.encode() + b"\n" + body).hexdigest()
+
+    async def run(
+        self,
+        session: AsyncSession,
+        actor: Principal,
+        work: Callable[[], Awaitable[Any]],
+        *,
+        status_code: int = 200,
+    ) -> Any:
+        if not self.key:
+            return JSONResponse(jsonable_encoder(await work()), status_code=status_code)
+        scope = str(actor.user_id)
+        stored = await self._load(session, scope)
+        if stored is not None:
+            return self._replay(stored)
+        record = IdempotencyRecord(scope=scope, key=self.key, route=self.route, request_hash=self.request_hash,
+                                   status_code=0)
+        try:
+            async with session.begin_nested():
+                session.add(record)
+        except IntegrityError:
+            # Another request with this key committed first (we waited for it on the unique index).
+            stored = await self._load(session, scope)
+            if stored is None:
+                raise errors.IdempotencyInProgress()
+            return self._replay(stored)
+        body = jsonable_encoder(await work())
+        record.status_code = status_code
+        record.response_body = body
+        await session.flush()
+        return JSONResponse(body, status_code=status_code)
+
+    async def _load(self, session: AsyncSession, scope: str) -> IdempotencyRecord | None:
+        return (
+            await session.execute(
+                select(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == self.key)
+            )
+        ).scalar_one_or_none()
+
+    def _replay(self, stored: IdempotencyRecord) -> JSONResponse:
+        if stored.request_hash != self.request_hash:
+            raise errors.IdempotencyConflict()
+        if stored.status_code == 0:
+            raise errors.IdempotencyInProgress()
+        return JSONResponse(stored.response_body, status_code=stored.status_code, headers={"Idempotent-Replay": "true"})
+
+
+async def idempotency(
+    request: Request,
+    idempotency_key: Annotated[str | None, Header(max_length=100, description="Retry-safe request id")] = None,
+) -> Idempotency:
+    body = await request.body()
+    # Canonicalise JSON so that key order or whitespace does not count as "another body".
+    try:
+        body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode() if body else b""
+    except (ValueError, RecursionError):
+        pass
+    return Idempotency(idempotency_key, f"{request.method} {request.url.path}", body)
+
+
+IdempotencyDep = Annotated[Idempotency, Depends(idempotency)]

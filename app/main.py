@@ -1,0 +1,267 @@
+"""The application: routers, the error handlers, request ids, body limits, health checks."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app import errors
+from app.config import get_settings
+from app.context import configure_logging, request_id_var
+from app.db import dispose_engine, get_engine
+from app.schemas.common import ErrorBody
+from app.wechat import close_wechat_client
+from routers import ROUTERS
+
+log = logging.getLogger("youth")
+
+_REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+def error_response(err: errors.AppError) -> JSONResponse:
+    return JSONResponse(err.body(), status_code=err.status_code, headers=err.headers or None)
+
+
+class RequestContextMiddleware:
+    """Accepts or makes ``X-Request-ID``, echoes it, and refuses bodies over the size limit (413)."""
+
+    def __init__(self, app: ASGIApp, max_body: int) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        rid = headers.get(b"x-request-id", b"").decode("latin-1")
+        if not _REQUEST_ID_OK.match(rid):
+            rid = uuid.uuid4().hex
+        token = request_id_var.set(rid)
+        try:
+            declared = headers.get(b"content-length")
+            if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
+                await _send_error(send, errors.PayloadTooLarge(), rid)
+                return
+            received = 0
+
+            async def limited_receive() -> Message:
+                nonlocal received
+                message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    if received > self.max_body:
+                        raise _BodyTooLarge()
+                return message
+
+            async def send_with_id(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    message.setdefault("headers", [])
+                    message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+                await send(message)
+
+            try:
+                await self.app(scope, limited_receive, send_with_id)
+            except _BodyTooLarge:
+                await _send_error(send, errors.PayloadTooLarge(), rid)
+        finally:
+            request_id_var.reset(token)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _send_error(send: Send, err: errors.AppError, rid: str) -> None:
+    resp = error_response(err)
+    resp.headers["x-request-id"] = rid
+    await resp({"type": "http"}, _noop_receive, send)
+
+
+async def _noop_receive() -> Message:
+    return {"type": "http.disconnect"}
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or "body"
+
+
+_MESSAGES = {
+    "missing": "必填",
+    "string_too_long": "内容太长",
+    "string_too_short": "内容太短",
+    "extra_forbidden": "不支持该字段",
+    "json_invalid": "JSON 格式不正确",
+    "int_parsing": "应为整数",
+    "float_parsing": "应为数字",
+    "bool_parsing": "应为 true 或 false",
+    "literal_error": "取值不在允许范围内",
+    "enum": "取值不在允许范围内",
+    "datetime_parsing": "时间格式不正确",
+    "datetime_from_date_parsing": "时间格式不正确",
+    "date_parsing": "日期格式不正确",
+    "greater_than_equal": "数值太小",
+    "less_than_equal": "数值太大",
+    "greater_than": "数值太小",
+    "less_than": "数值太大",
+    "string_pattern_mismatch": "格式不正确",
+    "model_attributes_type": "格式不正确",
+    "dict_type": "应为对象",
+    "list_type": "应为列表",
+    "string_type": "应为文本",
+    "int_type": "应为整数",
+    "too_long": "项目太多",
+    "too_short": "项目太少",
+}
+
+
+def _validation_error(exc: RequestValidationError) -> errors.AppError:
+    fields: dict[str, str] = {}
+    for e in exc.errors():
+        name = _field_name(tuple(e.get("loc", ())))
+        if e.get("type") == "value_error":
+            msg = str(e.get("ctx", {}).get("error", "")) or "填写有误"
+        else:
+            msg = _MESSAGES.get(e.get("type", ""), "填写有误")
+        fields.setdefault(name, msg)
+    return errors.ValidationFailed(fields=fields)
+
+
+_DB_DOWN = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, ConnectionError, OSError)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(errors.AppError)
+    async def _app_error(_: Request, exc: errors.AppError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(_validation_error(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        err: errors.AppError
+        if exc.status_code == 404:
+            err = errors.RouteNotFound()
+        elif exc.status_code == 405:
+            err = errors.MethodNotAllowed()
+        elif exc.status_code == 401:
+            err = errors.Unauthenticated()
+        elif exc.status_code == 403:
+            err = errors.Forbidden()
+        elif exc.status_code == 413:
+            err = errors.PayloadTooLarge()
+        else:
+            err = errors.BadRequest()
+        return error_response(err)
+
+    @app.exception_handler(RecursionError)
+    async def _too_deep(_: Request, exc: RecursionError) -> JSONResponse:
+        return error_response(errors.BadRequest("提交的内容层级太深"))
+
+    @app.exception_handler(sa_exc.IntegrityError)
+    async def _integrity(_: Request, exc: sa_exc.IntegrityError) -> JSONResponse:
+        # A race that a service did not catch itself; the transaction was rolled back.
+        log.warning("integrity conflict: %s", type(exc.orig).__name__)
+        return error_response(errors.Conflict())
+
+    @app.exception_handler(sa_exc.DBAPIError)
+    async def _db(_: Request, exc: sa_exc.DBAPIError) -> JSONResponse:
+        if isinstance(exc, _DB_DOWN) or exc.connection_invalidated:
+            log.warning("database unavailable: %s", type(exc.orig).__name__ if exc.orig else type(exc).__name__)
+            return error_response(errors.DbUnavailable(headers={"Retry-After": "2"}))
+        log.exception("database error")
+        return error_response(errors.InternalError())
+
+    for exc_type in (sa_exc.TimeoutError, ConnectionError, OSError):
+
+        @app.exception_handler(exc_type)
+        async def _down(_: Request, exc: Exception) -> JSONResponse:
+            log.warning("database unavailable: %s", type(exc).__name__)
+            return error_response(errors.DbUnavailable(headers={"Retry-After": "2"}))
+
+    @app.exception_handler(Exception)
+    async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
+        if _is_db_outage(exc):
+            return error_response(errors.DbUnavailable(headers={"Retry-After": "2"}))
+        log.exception("unhandled error")
+        err = errors.InternalError(f"服务器开小差了，请稍后再试（请求编号 {request_id_var.get()}）")
+        return error_response(err)
+
+
+def _is_db_outage(exc: Exception) -> bool:
+    try:
+        import asyncpg
+
+        return isinstance(exc, asyncpg.PostgresConnectionError | asyncpg.InterfaceError)
+    except ImportError:  # pragma: no cover
+        return False
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = get_settings()
+    settings.check_production_ready()
+    configure_logging(settings.json_logs)
+    standin = None
+    if settings.uses_standin and getattr(app.state, "start_standin", True):
+        from app.wechat.devserver import start_standin_if_free
+
+        standin = start_standin_if_free(settings)
+    try:
+        yield
+    finally:
+        await close_wechat_client()
+        await dispose_engine()
+        if standin is not None:
+            standin.stop()
+
+
+_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": desc}
+    for code, desc in ((400, "Bad request"), (401, "Not logged in"), (403, "Forbidden"), (404, "Not found"),
+                       (409, "Conflict"), (422, "Validation error"), (429, "Rate limited"))
+}
+
+
+def create_app(*, start_standin: bool = True) -> FastAPI:
+    settings = get_settings()
+    app = FastAPI(
+        title="Spring City Youth API (春城青年)",
+        version="0.1.0",
+        description="Backend of the Spring City Youth mini-program: housing, events, counselling and more.",
+        lifespan=lifespan,
+        responses=_ERROR_RESPONSES,
+    )
+    app.state.start_standin = start_standin
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, max_body=settings.max_body_bytes)
+
+    @app.get("/healthz", tags=["health"], summary="The process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], summary="The database answers",
+             responses={503: {"model": ErrorBody, "description": "Database unavailable"}})
+    async def readyz() -> dict[str, str]:
+        async with get_engine().connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return {"status": "ready"}
+
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

@@ -1,0 +1,37 @@
+"""Cursor pagination: ``{items, next_cursor}``; cursors are opaque base64url JSON."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from app import errors
+
+T = TypeVar("T")
+
+MAX_LIMIT = 100
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+def encode_cursor(values: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, *keys: str) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise errors.InvalidCursor()
+    if not isinstance(values, dict) or any(k not in values for k in keys):
+        raise errors.InvalidCursor()
+    return values

@@ -1,0 +1,63 @@
+"""Fixed-window rate limits shared by every process: in Redis when configured, else in the database.
+
+A hit is counted in its own short transaction so that it sticks even when the request fails.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+
+from sqlalchemy import case
+
+from app import errors
+from app.config import get_settings
+from app.db import get_sessionmaker, insert_for
+from models.platform import RateCounter
+
+
+@lru_cache
+def _redis(url: str):  # type: ignore[no-untyped-def]
+    from redis.asyncio import Redis
+
+    return Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+
+
+async def hit(key: str, *, limit: int, window_seconds: int) -> None:
+    """Count one event for ``key``; raise RateLimited (with Retry-After) past ``limit`` per window."""
+    now = time.time()
+    window = int(now // window_seconds) * window_seconds
+    settings = get_settings()
+    if settings.redis_url:
+        count = await _hit_redis(settings.redis_url, key, window, window_seconds)
+    else:
+        count = await _hit_db(key, window)
+    if count > limit:
+        retry_after = max(1, int(window + window_seconds - now) + 1)
+        raise errors.RateLimited(headers={"Retry-After": str(retry_after)})
+
+
+async def _hit_redis(url: str, key: str, window: int, window_seconds: int) -> int:
+    redis = _redis(url)
+    rkey = f"rl:{key}:{window}"
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.incr(rkey)
+        pipe.expire(rkey, window_seconds + 5)
+        count, _ = await pipe.execute()
+    return int(count)
+
+
+async def _hit_db(key: str, window: int) -> int:
+    async with get_sessionmaker()() as session:
+        insert = insert_for(session)
+        stmt = insert(RateCounter).values(key=key, window_start=window, count=1)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[RateCounter.key],
+            set_={
+                "count": case((stmt.table.c.window_start == window, stmt.table.c.count + 1), else_=1),
+                "window_start": window,
+            },
+        ).returning(RateCounter.count)
+        count = (await session.execute(stmt)).scalar_one()
+        await session.commit()
+    return int(count)

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, StringConstraints, field_validator
+
+from app.schemas.common import Reason, StrictModel
+from app.validators import validate_credit_code
+
+OrgKind = Literal["housing_operator", "employer", "incubator", "event_organizer", "volunteer_org", "counselling_center"]
+Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=64,
+                                            pattern=r"^[A-Za-z0-9_.@-]+$")]
+Password = Annotated[str, StringConstraints(min_length=10, max_length=128)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9-]{7,20}$")]
+
+
+class OrgSignupIn(StrictModel):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100)]
+    kind: OrgKind
+    credit_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=18)]
+    contact_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+    contact_phone: Phone
+    address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    owner_username: Username
+    owner_password: Password
+
+    @field_validator("credit_code")
+    @classmethod
+    def _cc(cls, v: str) -> str:
+        return validate_credit_code(v)
+
+
+class MemberIn(StrictModel):
+    username: Username
+    password: Password
+    role: Literal["owner", "editor"] = "editor"
+
+
+class MemberPublic(BaseModel):
+    user_id: int
+    username: str | None
+    role: str
+    created_at: datetime
+
+
+class OrgPublic(BaseModel):
+    id: int
+    name: str
+    kind: str
+    credit_code: str
+    contact_name: str
+    contact_phone: str
+    address: str | None
+    status: str
+    review_reason: str | None
+    reviewed_at: datetime | None
+    created_at: datetime
+
+
+class OrgReviewIn(StrictModel):
+    reason: Reason | None = None
+
+
+class OrgRejectIn(StrictModel):
+    reason: Reason

@@ -1,0 +1,39 @@
+"""Provider organisations and their members."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from models.base import Encrypted, UTCDateTime, utcnow
+
+ORG_KINDS = ("housing_operator", "employer", "incubator", "event_organizer", "volunteer_org", "counselling_center")
+
+
+class Organisation(SQLModel, table=True):
+    __tablename__ = "organisations"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    kind: str = Field(max_length=32, index=True)
+    credit_code: str = Field(max_length=18, unique=True)
+    contact_name: str = Field(max_length=32)
+    contact_phone: str = Field(sa_type=Encrypted("organisations.contact_phone"))
+    address: str | None = Field(default=None, max_length=200)
+    status: str = Field(default="pending", max_length=16, index=True)  # pending | verified | rejected
+    review_reason: str | None = Field(default=None, max_length=500)
+    reviewed_by: int | None = Field(default=None, foreign_key="users.id")
+    reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class OrgMember(SQLModel, table=True):
+    __tablename__ = "org_members"
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organisations.id", index=True, ondelete="CASCADE")
+    # A provider account acts for exactly one organisation.
+    user_id: int = Field(foreign_key="users.id", unique=True, ondelete="CASCADE")
+    role: str = Field(max_length=16)  # owner | editor
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,15 @@
+"""Every router of the API, in the order they appear in the OpenAPI document."""
+
+from routers import audit, auth, counselling, events, housing, moderation, notifications, orgs, profile
+
+ROUTERS = [
+    auth.router,
+    profile.router,
+    notifications.router,
+    orgs.router,
+    housing.router,
+    events.router,
+    counselling.router,
+    moderation.router,
+    audit.router,
+]

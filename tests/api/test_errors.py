@@ -1,0 +1,70 @@
+"""The error shape everywhere, and bad input that must never become a 500."""
+
+from __future__ import annotations
+
+import re
+
+from app.errors import CATALOGUE
+
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_catalogue_codes_are_stable_identifiers_with_chinese_messages():
+    assert len(CATALOGUE) > 20
+    for code, cls in CATALOGUE.items():
+        assert re.fullmatch(r"[A-Z][A-Z0-9_]+", code), code
+        assert CHINESE.search(cls.message), code
+        assert 400 <= cls.status_code < 600
+
+
+async def test_unknown_route_and_method(client):
+    r = await client.get("/api/v1/nope")
+    assert r.status_code == 404 and r.json()["code"] == "ROUTE_NOT_FOUND"
+    r = await client.delete("/api/v1/auth/login")
+    assert r.status_code == 405 and r.json()["code"] == "METHOD_NOT_ALLOWED"
+
+
+async def test_malformed_bodies_are_4xx(client, factory):
+    youth = await factory.youth()
+    cases = [
+        ("post", "/api/v1/auth/wechat/login", {"content": b"{not json"}),
+        ("post", "/api/v1/auth/wechat/login", {"json": []}),
+        ("post", "/api/v1/auth/wechat/login", {"json": {"code": 123}}),
+        ("post", "/api/v1/auth/wechat/login", {"json": {"code": "x" * 10_000}}),
+        ("post", "/api/v1/auth/login", {"json": {"username": None}}),
+        ("patch", "/api/v1/me", {"json": {"graduation_year": "二〇二〇"}}),
+        ("patch", "/api/v1/me", {"content": b"[" * 100_000 + b"]" * 100_000}),
+        ("post", "/api/v1/provider/signup", {"json": {"name": "'; DROP TABLE users; --"}}),
+        ("get", "/api/v1/staff/audit-log?cursor=%%%", {}),
+    ]
+    for method, url, kw in cases:
+        headers = dict(youth.headers, **({"content-type": "application/json"} if "content" in kw else {}))
+        r = await client.request(method, url, headers=headers, **kw)
+        assert 400 <= r.status_code < 500, (url, kw.keys(), r.status_code, r.text[:200])
+        body = r.json()
+        assert set(body) <= {"code", "message", "fields"} and body["code"] and body["message"]
+
+
+async def test_validation_error_names_fields(client):
+    r = await client.post("/api/v1/auth/login", json={})
+    assert r.status_code == 422
+    assert set(r.json()["fields"]) == {"username", "password"}
+
+
+async def test_oversized_body_is_413(client):
+    r = await client.post("/api/v1/auth/wechat/login", content=b"{" + b" " * 2_000_000 + b"}",
+                          headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert r.json()["code"] == "PAYLOAD_TOO_LARGE"
+
+
+async def test_request_id_is_echoed_or_made(client):
+    r = await client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+    assert r.headers["x-request-id"] == "abc-123"
+    r = await client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
+    assert re.fullmatch(r"[0-9a-f]{32}", r.headers["x-request-id"])
+
+
+async def test_health_and_ready(client):
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    assert (await client.get("/readyz")).json() == {"status": "ready"}
