@@ -61,6 +61,21 @@ class Settings(BaseSettings):
     content_blocklist: list[str] = Field(default_factory=lambda: ["赌博", "博彩", "代孕", "裸聊", "办证"])
     report_hide_threshold: int = 5
 
+    # Events (青年联谊交友): this many no-shows or late cancellations within the window restrict
+    # new sign-ups for the given days; sign-up attempts are rate-limited per person.
+    event_strike_threshold: int = 2
+    event_strike_window_days: int = 90
+    event_restriction_days: int = 30
+    event_signup_per_minute: int = 10
+    # Place-taking transactions per event quota and process that may wait on its counter row at once;
+    # more only queue on the row lock and make a rush slower.
+    event_signup_gate: int = 4
+    event_check_in_opens_minutes: int = 120
+
+    # Housing (春城青居): an offer not accepted within this many hours passes to the next applicant.
+    housing_offer_expiry_hours: int = 72
+    housing_max_active_applications: int = 3
+
     crisis_resources: list[dict[str, str]] = Field(
         default_factory=lambda: [
             {"name": "全国心理援助热线", "phone": "12356"},
@@ -68,6 +83,11 @@ class Settings(BaseSettings):
             {"name": "急救", "phone": "120"},
         ]
     )
+    # Counselling: bookings close this long before a session starts; a person holds at most this many
+    # upcoming bookings; cancelling or moving a booking later than this before it counts as late.
+    counselling_min_notice_hours: float = 2.0
+    counselling_max_upcoming: int = 2
+    counselling_late_cancel_hours: float = 12.0
 
     @field_validator("field_key")
     @classmethod

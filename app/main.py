@@ -182,7 +182,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(sa_exc.DBAPIError)
     async def _db(_: Request, exc: sa_exc.DBAPIError) -> JSONResponse:
         if isinstance(exc, _DB_DOWN) or exc.connection_invalidated:
-            log.warning("database unavailable: %s", type(exc.orig).__name__ if exc.orig else type(exc).__name__)
+            # The driver's own first line only: the wrapped error's text carries SQL parameters.
+            first = str(exc.orig).splitlines()[0][:200] if exc.orig else ""
+            log.warning("database unavailable: %s %s", type(exc.orig or exc).__name__, first)
             return error_response(errors.DbUnavailable(headers={"Retry-After": "2"}))
         log.exception("database error")
         return error_response(errors.InternalError())
@@ -219,7 +221,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     configure_logging(settings.json_logs)
     standin = None
     if settings.uses_standin and getattr(app.state, "start_standin", True):
-        from app.wechat.devserver import start_standin_if_free
+        from app.wechat.standin import start_standin_if_free
 
         standin = start_standin_if_free(settings)
     try:

@@ -41,9 +41,10 @@ os.environ["YOUTH_ENV"] = "test"
 os.environ["YOUTH_DATABASE_URL"] = DB_URL
 os.environ.pop("YOUTH_REDIS_URL", None)
 
+from app.config import DEV_WECHAT_APPID, DEV_WECHAT_SECRET  # noqa: E402
 from app.wechat.standin import StandinServer  # noqa: E402
 
-_STANDIN = StandinServer(host="127.0.0.1", port=0)
+_STANDIN = StandinServer(appid=DEV_WECHAT_APPID, secret=DEV_WECHAT_SECRET, host="127.0.0.1", port=0)
 _STANDIN.start()
 os.environ["YOUTH_WECHAT_BASE_URL"] = f"http://127.0.0.1:{_STANDIN.port}"
 
@@ -122,6 +123,25 @@ async def client(app: Any) -> Any:
     transport = httpx.ASGITransport(app=app, client=("10.1.2.3", 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=60) as c:
         yield c
+
+
+@pytest.fixture
+async def client_at(app: Any) -> Any:
+    """A client arriving from its own address (password lockout also counts per address)."""
+    import httpx
+
+    clients = []
+
+    def make(ip: str | None = None) -> httpx.AsyncClient:
+        ip = ip or f"10.9.{random.randrange(256)}.{random.randrange(1, 255)}"
+        c = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(ip, 50000)), base_url="http://test",
+                              timeout=60)
+        clients.append(c)
+        return c
+
+    yield make
+    for c in clients:
+        await c.aclose()
 
 
 # --- people ----------------------------------------------------------------------------------------

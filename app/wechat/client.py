@@ -1,0 +1,246 @@
+"""A small typed client for the WeChat server APIs we call (shared/docs/wechat.md is the spec).
+
+WeChat reports errors as HTTP 200 with an ``errcode``, so every answer's errcode is read and mapped
+to one of our error types. Secrets travel in query strings (app secret, login codes, access tokens):
+log API names and errcodes only, never URLs, bodies or tokens.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+import httpx
+
+from app import errors
+from app.config import Settings
+from app.wechat.tokens import DbTokenStore, FetchedToken, RedisTokenStore, TokenStore
+
+log = logging.getLogger("youth.wechat")
+# httpx logs each request's full URL at INFO, which here would carry the app secret and tokens.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
+MiniprogramState = Literal["developer", "trial", "formal"]
+Suggest = Literal["pass", "review", "risky"]
+
+BUSY = -1
+TOKEN_REFUSED = frozenset({40001, 40014, 42001})
+# Errcodes that mean our configuration or quota is wrong, not the user's input: someone must act.
+_ALERT = frozenset({40013, 40125, 40164, 45009, 48001})
+THING_MAX = 20
+
+ErrorMap = Mapping[int, type[errors.AppError]]
+_COMMON: ErrorMap = {
+    BUSY: errors.WeChatUnavailable,  # still busy after the one retry
+    40029: errors.WeChatCodeInvalid,
+    40163: errors.WeChatCodeUsed,
+    40226: errors.WeChatRiskyUser,
+    45009: errors.WeChatRateLimited,
+    45011: errors.WeChatRateLimited,
+}
+_PHONE: ErrorMap = {**_COMMON, 40029: errors.WeChatPhoneCodeInvalid}
+_SUBSCRIBE: ErrorMap = {**_COMMON, 43101: errors.WeChatNoCredit, 47003: errors.WeChatBadTemplateData}
+
+
+@dataclass(frozen=True, slots=True)
+class WxSession:
+    openid: str
+    session_key: str = field(repr=False)  # a secret: keep it out of reprs, logs and tracebacks
+    unionid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WxPhone:
+    phone_number: str
+    pure_phone_number: str
+    country_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class SecCheck:
+    suggest: Suggest
+    label: int
+
+
+def _errcode(data: Mapping[str, Any]) -> int | None:
+    """0 on success (WeChat may omit it); None when the field is there but unreadable."""
+    code = data.get("errcode", 0)
+    return code if isinstance(code, int) else None
+
+
+def _fit(key: str, value: str) -> str:
+    # A `thing` value over 20 characters fails the whole send (47003): shorten it visibly instead.
+    if key.startswith("thing") and len(value) > THING_MAX:
+        return value[: THING_MAX - 1] + "…"
+    return value
+
+
+class WeChatClient:
+    def __init__(self, *, appid: str, secret: str, base_url: str, timeout_seconds: float,
+                 token_store: TokenStore, miniprogram_state: MiniprogramState = "developer") -> None:
+        self.appid = appid
+        self._secret = secret
+        self._tokens = token_store
+        self._miniprogram_state = miniprogram_state
+        self._refused: str | None = None  # the token WeChat last refused, so a refresh can tell it apart
+        self._http = httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(timeout_seconds))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WeChatClient:
+        name = f"wechat:{settings.wechat_appid}"
+        margin = settings.wechat_token_refresh_margin_seconds
+        store: TokenStore
+        if settings.redis_url:
+            # Long enough for a token fetch: two requests (a forced refresh) with one busy retry each.
+            lock = 4 * settings.wechat_timeout_seconds + 2
+            store = RedisTokenStore(url=settings.redis_url, name=name, margin_seconds=margin,
+                                    lock_seconds=lock)
+        else:
+            store = DbTokenStore(name=name, margin_seconds=margin)
+        return cls(appid=settings.wechat_appid, secret=settings.wechat_secret.get_secret_value(),
+                   base_url=settings.wechat_url, timeout_seconds=settings.wechat_timeout_seconds,
+                   token_store=store, miniprogram_state=settings.wechat_miniprogram_state)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+        await self._tokens.aclose()
+
+    # --- the APIs ---------------------------------------------------------------------------------
+
+    async def code2session(self, code: str) -> WxSession:
+        """Exchange a ``wx.login`` code. Codes are single-use: 40029/40163 are never retried."""
+        params = {"appid": self.appid, "secret": self._secret, "js_code": code,
+                  "grant_type": "authorization_code"}
+        data = self._check("jscode2session", await self._send("jscode2session", "GET", "/sns/jscode2session",
+                                                              params=params), _COMMON)
+        openid, session_key, unionid = data.get("openid"), data.get("session_key"), data.get("unionid")
+        if not isinstance(openid, str) or not openid or not isinstance(session_key, str):
+            raise self._malformed("jscode2session")
+        return WxSession(openid=openid, session_key=session_key,
+                         unionid=unionid if isinstance(unionid, str) and unionid else None)
+
+    async def get_phone_number(self, code: str) -> WxPhone:
+        """The phone number behind a ``getPhoneNumber`` button code (single-use)."""
+        data = await self._call_with_token("getuserphonenumber", "/wxa/business/getuserphonenumber",
+                                           {"code": code}, _PHONE)
+        info = data.get("phone_info")
+        if not isinstance(info, dict):
+            raise self._malformed("getuserphonenumber")
+        watermark = info.get("watermark")
+        if not isinstance(watermark, dict) or watermark.get("appid") != self.appid:
+            log.error("wechat getuserphonenumber: watermark appid is not ours")
+            raise errors.WeChatError()
+        pure, full, country = info.get("purePhoneNumber"), info.get("phoneNumber"), info.get("countryCode")
+        # countryCode arrives as a string or a number depending on WeChat's mood: accept both.
+        if not isinstance(pure, str) or not pure or type(country) not in (str, int):
+            raise self._malformed("getuserphonenumber")
+        return WxPhone(phone_number=full if isinstance(full, str) and full else pure,
+                       pure_phone_number=pure, country_code=str(country))
+
+    async def msg_sec_check(self, *, content: str, openid: str, scene: int = 3) -> SecCheck:
+        """WeChat's text check (v2). errcode 0 only means the call worked: the verdict is ``suggest``."""
+        body = {"version": 2, "openid": openid, "scene": scene, "content": content}
+        data = await self._call_with_token("msg_sec_check", "/wxa/msg_sec_check", body, _COMMON)
+        result = data.get("result")
+        suggest = result.get("suggest") if isinstance(result, dict) else None
+        label = result.get("label") if isinstance(result, dict) else None
+        if suggest not in get_args(Suggest) or not isinstance(label, int):
+            raise self._malformed("msg_sec_check")
+        return SecCheck(suggest=suggest, label=label)
+
+    async def send_subscribe(self, *, touser: str, template_id: str, data: Mapping[str, str],
+                             page: str | None = None, miniprogram_state: MiniprogramState | None = None
+                             ) -> None:
+        """Send one subscribe message; ``data`` maps field names (``thing1``…) to plain values."""
+        body: dict[str, Any] = {
+            "touser": touser,
+            "template_id": template_id,
+            "data": {key: {"value": _fit(key, value)} for key, value in data.items()},
+            "miniprogram_state": miniprogram_state or self._miniprogram_state,
+            "lang": "zh_CN",
+        }
+        if page:
+            body["page"] = page
+        await self._call_with_token("subscribe_send", "/cgi-bin/message/subscribe/send", body, _SUBSCRIBE)
+
+    async def access_token(self) -> str:
+        """The server token, from the shared cache (fetched through stable_token when needed)."""
+        return await self._tokens.get(self._fetch_token)
+
+    # --- plumbing ---------------------------------------------------------------------------------
+
+    async def _fetch_token(self) -> FetchedToken:
+        fetched = await self._stable_token(force_refresh=False)
+        if fetched.token == self._refused:
+            # WeChat still hands out the token it just refused: only a forced refresh replaces it.
+            # Forcing otherwise would invalidate every other process's copy (and is limited per day).
+            fetched = await self._stable_token(force_refresh=True)
+        self._refused = None
+        return fetched
+
+    async def _stable_token(self, *, force_refresh: bool) -> FetchedToken:
+        body = {"grant_type": "client_credential", "appid": self.appid, "secret": self._secret,
+                "force_refresh": force_refresh}
+        data = self._check("stable_token", await self._send("stable_token", "POST", "/cgi-bin/stable_token",
+                                                            json=body), _COMMON)
+        token, expires_in = data.get("access_token"), data.get("expires_in")
+        if not isinstance(token, str) or not token or not isinstance(expires_in, int):
+            raise self._malformed("stable_token")
+        return FetchedToken(token=token, expires_in=expires_in)
+
+    async def _call_with_token(self, api: str, path: str, body: dict[str, Any], codes: ErrorMap
+                               ) -> dict[str, Any]:
+        token = await self.access_token()
+        data = await self._send(api, "POST", path, params={"access_token": token}, json=body)
+        if _errcode(data) in TOKEN_REFUSED:
+            # Exactly one recovery: drop the token if no one has replaced it yet, refresh, retry once.
+            log.warning("wechat %s errcode=%s: server token refused, refreshing once", api, _errcode(data))
+            self._refused = token
+            await self._tokens.invalidate(token)
+            token = await self.access_token()
+            data = await self._send(api, "POST", path, params={"access_token": token}, json=body)
+        return self._check(api, data, codes)
+
+    async def _send(self, api: str, method: str, path: str, *, params: Mapping[str, str] | None = None,
+                    json: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """One request, retried once when WeChat answers errcode -1 (busy)."""
+        data = await self._request(api, method, path, params, json)
+        if _errcode(data) == BUSY:
+            log.warning("wechat %s errcode=-1 (busy): retrying once", api)
+            data = await self._request(api, method, path, params, json)
+        return data
+
+    async def _request(self, api: str, method: str, path: str, params: Mapping[str, str] | None,
+                       json: Mapping[str, Any] | None) -> dict[str, Any]:
+        try:
+            response = await self._http.request(method, path, params=params, json=json)
+        except httpx.RequestError as exc:
+            # Not chained: the exception's request carries the URL, and with it the secrets.
+            log.warning("wechat %s unreachable: %s", api, type(exc).__name__)
+            raise errors.WeChatUnavailable() from None
+        if response.status_code >= 500:
+            log.warning("wechat %s answered HTTP %s", api, response.status_code)
+            raise errors.WeChatUnavailable()
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if response.status_code != 200 or not isinstance(data, dict):
+            log.error("wechat %s answered HTTP %s without a JSON object", api, response.status_code)
+            raise errors.WeChatError()
+        return data
+
+    @staticmethod
+    def _check(api: str, data: dict[str, Any], codes: ErrorMap) -> dict[str, Any]:
+        code = _errcode(data)
+        if code == 0:
+            return data
+        (log.error if code in _ALERT else log.warning)("wechat %s errcode=%s", api, code)
+        raise (codes.get(code, errors.WeChatError) if code is not None else errors.WeChatError)()
+
+    @staticmethod
+    def _malformed(api: str) -> errors.AppError:
+        log.error("wechat %s: answer lacks the expected fields", api)
+        return errors.WeChatError()

@@ -1,0 +1,367 @@
+"""The bench's running context: a fresh database, the servers as child processes, people, numbers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from bench import procs
+from bench.procs import BIN, ROOT, Proc
+
+PG_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+# --- numbers -------------------------------------------------------------------------------------------
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    k = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
+    return sorted_values[k]
+
+
+@dataclass
+class Summary:
+    requests: int
+    seconds: float
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    statuses: Counter[int]
+
+    @property
+    def errors_5xx(self) -> int:
+        return sum(n for s, n in self.statuses.items() if s >= 500)
+
+    @property
+    def transport_errors(self) -> int:
+        return sum(n for s, n in self.statuses.items() if s <= 0)
+
+    def status_text(self) -> str:
+        return " ".join(f"{s if s > 0 else ('conn-err' if s == 0 else 'timeout')}×{n}"
+                        for s, n in sorted(self.statuses.items()))
+
+
+def summarize(out: dict[str, Any], results: list[list[Any]] | None = None) -> Summary:
+    res = out["results"] if results is None else results
+    if not res:
+        return Summary(0, 0.0, 0.0, float("nan"), float("nan"), float("nan"), Counter())
+    lat = sorted((r[2] - r[1]) * 1000 for r in res)
+    span = max(r[2] for r in res) - min(r[1] for r in res)
+    return Summary(len(res), span, len(res) / span if span > 0 else float("nan"), percentile(lat, 0.50),
+                   percentile(lat, 0.99), lat[-1], Counter(r[3] for r in res))
+
+
+@dataclass
+class Row:
+    scenario: str
+    summary: Summary | None
+    ceiling: Summary | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Check:
+    scenario: str
+    name: str
+    ok: bool | None  # None: not measured
+    detail: str = ""
+
+
+# --- the context ---------------------------------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, *, workers: int, keep_db: bool, pg_restart: bool) -> None:
+        self.workers = workers
+        self.keep_db = keep_db
+        self.pg_restart = pg_restart
+        self.work = Path(tempfile.mkdtemp(prefix="youth-bench-"))
+        self.db_name = f"bench_{time.strftime('%Y%m%d_%H%M%S')}_{os.getpid()}"
+        parts = urlsplit(PG_URL)
+        self.admin_dsn = PG_URL
+        self.dsn = urlunsplit(parts._replace(path=f"/{self.db_name}"))
+        self.sa_url = self.dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+        self.pg_host = parts.hostname or "127.0.0.1"
+        self.procs: list[Proc] = []
+        self.api: Proc | None = None
+        self.api_port = 0
+        self.standin_url = ""
+        self.ceiling_port = 0
+        self.rows: list[Row] = []
+        self.checks: list[Check] = []
+        self.targets: list[Check] = []
+        self.errors: list[str] = []
+        self.machine: dict[str, str] = {}
+        self._db_created = False
+        self._seq = itertools.count(1)
+        self._pg_stopped_by_us = False
+
+    # --- set-up and tear-down ----------------------------------------------------------------------
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("YOUTH_")}
+        env.update({
+            "YOUTH_ENV": "test",  # prod refuses the development secrets and the stand-in
+            "YOUTH_DATABASE_URL": self.sa_url,
+            "YOUTH_LOG_JSON": "false",
+            "PYTHONUNBUFFERED": "1",
+        })
+        if self.standin_url:
+            env["YOUTH_WECHAT_BASE_URL"] = self.standin_url
+        env.update(extra)
+        return env
+
+    async def setup(self) -> None:
+        self.machine = await self._machine()
+        admin = await asyncpg.connect(self.admin_dsn)
+        try:
+            await admin.execute(f'CREATE DATABASE "{self.db_name}"')
+            self._db_created = True
+        finally:
+            await admin.close()
+        # This process loads data and mints tokens with the servers' settings: same database, same keys.
+        os.environ.update(self.env())
+        res = await asyncio.to_thread(subprocess.run, [str(BIN / "youth"), "migrate"], cwd=ROOT, env=self.env(),
+                                      capture_output=True, text=True, check=False)
+        if res.returncode != 0:
+            raise RuntimeError(f"migrations failed:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}")
+        from bench.ceiling import SCHEMA
+
+        conn = await self.pg()
+        try:
+            await conn.execute(SCHEMA)
+        finally:
+            await conn.close()
+
+        port = procs.free_port()
+        standin = self.start("standin", [str(BIN / "uvicorn"), "bench.standin_app:app", "--host", "127.0.0.1",
+                                         "--port", str(port), "--no-access-log", "--log-level", "warning"])
+        self.standin_url = f"http://127.0.0.1:{port}"
+        os.environ["YOUTH_WECHAT_BASE_URL"] = self.standin_url
+        await asyncio.to_thread(procs.wait_http, f"{self.standin_url}/_standin/stats", standin)
+
+        await self.start_api()
+
+        self.ceiling_port = procs.free_port()
+        ceiling = self.start("ceiling", [
+            str(BIN / "uvicorn"), "bench.ceiling:app", "--host", "127.0.0.1", "--port", str(self.ceiling_port),
+            "--workers", str(self.workers), "--no-access-log", "--log-level", "warning",
+        ], BENCH_CEILING_DSN=self.dsn)
+        await asyncio.to_thread(procs.wait_http, f"http://127.0.0.1:{self.ceiling_port}/healthz", ceiling)
+
+    async def start_api(self) -> None:
+        """The API as production runs it: ``youth serve`` with several uvicorn workers, migrations done."""
+        self.api_port = procs.free_port()
+        self.api = self.start("api", [str(BIN / "youth"), "serve", "--host", "127.0.0.1", "--port",
+                                      str(self.api_port), "--workers", str(self.workers), "--no-migrate"])
+        await asyncio.to_thread(procs.wait_http, f"{self.api_url}/readyz", self.api, 90)
+        # /readyz answers once one worker is up: wait for all of them before measuring anything.
+        deadline = time.monotonic() + 60
+        while len(procs.uvicorn_workers(self.api.pid)) < self.workers and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)
+
+    def start(self, name: str, args: list[str], **env: str) -> Proc:
+        proc = Proc(name, args, self.env(**env), self.work)
+        self.procs.append(proc)
+        return proc
+
+    async def teardown(self) -> None:
+        procs.kill_loadgens()
+        for proc in reversed(self.procs):
+            proc.stop()
+        if self.pg_restart:
+            await asyncio.to_thread(ensure_pg_running)
+        with contextlib.suppress(Exception):
+            from app.db import dispose_engine
+
+            await dispose_engine()
+        if self._db_created and not self.keep_db:
+            try:
+                admin = await asyncpg.connect(self.admin_dsn, timeout=10)
+                try:
+                    await admin.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+                finally:
+                    await admin.close()
+            except (OSError, asyncpg.PostgresError) as exc:
+                print(f"bench: could not drop database {self.db_name}: {exc}", file=sys.stderr)
+        if not self.errors and not self.keep_db:
+            shutil.rmtree(self.work, ignore_errors=True)
+        else:
+            print(f"bench: logs kept in {self.work}", file=sys.stderr)
+
+    # --- helpers ----------------------------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    async def pg(self) -> asyncpg.Connection:
+        return await asyncpg.connect(self.dsn)
+
+    def next_id(self) -> int:
+        return next(self._seq)
+
+    def spec(self, requests: list[dict[str, Any]], *, connections: int, port: int | None = None,
+             timeout: float = 15, duration: float | None = None, keep_body: bool = False) -> dict[str, Any]:
+        return {"host": "127.0.0.1", "port": port or self.api_port, "connections": connections,
+                "timeout": timeout, "duration": duration, "keep_body": keep_body, "requests": requests}
+
+    async def load(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        return await asyncio.to_thread(procs.run_loadgen, spec, self.work, name)
+
+    def check(self, scenario: str, name: str, ok: bool | None, detail: str = "") -> bool:
+        self.checks.append(Check(scenario, name, ok, detail))
+        return bool(ok)
+
+    def target(self, name: str, ok: bool | None, detail: str = "") -> None:
+        self.targets.append(Check("target", name, ok, detail))
+
+    async def _machine(self) -> dict[str, str]:
+        cpu = platform.processor() or ""
+        with contextlib.suppress(OSError):
+            for line in Path("/proc/cpuinfo").read_text().splitlines():
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+        admin = await asyncpg.connect(self.admin_dsn)
+        try:
+            pg_version = await admin.fetchval("SHOW server_version")
+            settings = await admin.fetch(
+                "SELECT name, setting FROM pg_settings WHERE name IN ('max_connections', 'shared_buffers', "
+                "'synchronous_commit')")
+        finally:
+            await admin.close()
+        mem = ""
+        with contextlib.suppress(OSError):
+            kb = int(Path("/proc/meminfo").read_text().split()[1])
+            mem = f"{kb / 1024 / 1024:.0f} GB"
+        return {
+            "nproc": str(os.cpu_count()),
+            "cpu": cpu or "unknown",
+            "memory": mem,
+            "postgresql": str(pg_version),
+            "pg_settings": ", ".join(f"{r['name']}={r['setting']}" for r in settings),
+            "python": platform.python_version(),
+            "os": platform.platform(),
+        }
+
+    # --- people -----------------------------------------------------------------------------------
+
+    async def make_youth(self, n: int, *, prefix: str, genders: list[str] | None = None,
+                         age_range: tuple[int, int] = (22, 32)) -> list[dict[str, Any]]:
+        """``n`` young people with complete real-name profiles (single, in Kunming), straight into the
+        database through the ORM so the encrypted columns and keyed hashes are the server's own."""
+        from sqlalchemy import insert
+
+        from app import crypto
+        from app.db import get_sessionmaker
+        from app.validators import id_check_char, mask_id_number
+        from models.accounts import User
+        from models.base import utcnow
+
+        rng = random.Random(f"{prefix}-{n}")
+        today = date.today()
+        batch = self.next_id()
+        rows = []
+        for i in range(n):
+            gender = genders[i] if genders else ("male" if i % 2 == 0 else "female")
+            age = rng.randint(*age_range)
+            birth = date(today.year - age, 1, 1) + timedelta(days=rng.randrange(0, 300))
+            # Unique per person: the sequence code carries the gender in its parity.
+            seq = (i % 450) * 2 + (1 if gender == "male" else 0)
+            area = f"53{(batch * 7 + i // 450) % 100:02d}{(i // 45000) % 100:02d}"
+            first17 = f"{area}{birth:%Y%m%d}{seq:03d}"
+            number = first17 + id_check_char(first17)
+            now = utcnow()
+            rows.append({
+                "role": "youth", "status": "active", "openid": f"obench{batch}x{i}",
+                "nickname": f"{prefix}{i}", "real_name": "测试青年", "id_number": number,
+                "id_number_hash": crypto.lookup_hash(number, "id_number"),
+                "id_number_masked": mask_id_number(number), "birth_date": birth, "gender": gender,
+                "district": "五华区", "education": "bachelor", "graduation_year": today.year - 1,
+                "employment_status": "employed", "marital_status": "single", "owns_home_in_kunming": False,
+                "works_in_kunming": True, "created_at": now, "updated_at": now,
+            })
+        async with get_sessionmaker()() as session:
+            ids = (await session.execute(insert(User).returning(User.id), rows)).scalars().all()
+            await session.commit()
+        from app.security import create_access_token
+
+        people = []
+        for uid, row in zip(ids, rows, strict=True):
+            token, _ = create_access_token(user_id=uid, role="youth")
+            people.append({"id": uid, "gender": row["gender"], "auth": f"Bearer {token}"})
+        return people
+
+    def refresh_tokens(self, people: list[dict[str, Any]]) -> None:
+        """Fresh access tokens (they live 15 minutes; a scenario never outlives one)."""
+        from app.security import create_access_token
+
+        for p in people:
+            p["auth"] = "Bearer " + create_access_token(user_id=p["id"], role="youth")[0]
+
+
+# --- PostgreSQL cluster control ------------------------------------------------------------------------
+
+
+def pg_cluster() -> tuple[str, str] | None:
+    """(version, "main") of the local Debian cluster, when there is exactly one version installed."""
+    base = Path("/etc/postgresql")
+    if not base.is_dir():
+        return None
+    versions = sorted(p.name for p in base.iterdir() if (p / "main").is_dir())
+    return (versions[-1], "main") if versions else None
+
+
+def pg_ctl(action: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    cluster = pg_cluster()
+    if cluster is None:
+        raise RuntimeError("no local PostgreSQL cluster under /etc/postgresql")
+    return subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", cluster[0], cluster[1], action],
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def pg_running() -> bool:
+    try:
+        return pg_ctl("status", timeout=10).returncode == 0
+    except (RuntimeError, OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def ensure_pg_running() -> None:
+    """Whatever happened, the bench leaves PostgreSQL running."""
+    if pg_cluster() is None or pg_running():
+        return
+    for _ in range(3):
+        try:
+            res = pg_ctl("start")
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            print(f"bench: starting PostgreSQL failed: {exc}", file=sys.stderr)
+            continue
+        if res.returncode == 0 or pg_running():
+            return
+        print(f"bench: starting PostgreSQL failed: {res.stderr.strip()}", file=sys.stderr)
+        time.sleep(1)
+    print("bench: PostgreSQL is NOT running; start it with "
+          "`pg_ctlcluster --skip-systemctl-redirect <version> main start`", file=sys.stderr)

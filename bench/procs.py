@@ -1,0 +1,180 @@
+"""Child processes of the bench: each in its own process group, always stopped on the way out."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Proc:
+    """A child started in a new session, so that stopping it stops its workers too."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.log_path = log_dir / f"{name}.log"
+        self._log = open(self.log_path, "wb")  # noqa: SIM115  (closed in stop())
+        self.popen = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def stop(self, grace: float = 5.0) -> None:
+        if self.alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(grace)
+            except subprocess.TimeoutExpired:
+                pass
+        # Workers left behind by a killed supervisor share the group: take them down too.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(2)
+        self._log.close()
+
+    def tail(self, n: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+
+def children(pid: int) -> list[int]:
+    """Direct children of ``pid`` (from /proc, no psutil needed)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name is in parentheses and may contain spaces: split after the last ')'.
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid:
+            out.append(int(entry.name))
+    return sorted(out)
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def uvicorn_workers(master: int) -> list[int]:
+    """The worker processes of a uvicorn supervisor (multiprocessing spawn children)."""
+    return [p for p in children(master) if "spawn_main" in cmdline(p) and "resource_tracker" not in cmdline(p)]
+
+
+def http_json(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None,
+              timeout: float = 10.0) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method,  # noqa: S310  (our own local servers)
+                                 headers={"content-type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310
+            raw = resp.read()
+            return resp.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as exc:
+        raw = exc.read()
+        try:
+            return exc.code, json.loads(raw)
+        except ValueError:
+            return exc.code, raw.decode(errors="replace")
+
+
+def wait_http(url: str, proc: Proc, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not proc.alive():
+            raise RuntimeError(f"{proc.name} exited while starting:\n{proc.tail()}")
+        try:
+            status, _ = http_json("GET", url, timeout=2)
+            if status == 200:
+                return
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{proc.name} not ready at {url} after {timeout:.0f}s:\n{proc.tail()}")
+
+
+def run_loadgen(spec: dict[str, Any], work: Path, name: str) -> dict[str, Any]:
+    """Run the load generator in its own process and return its results."""
+    return start_loadgen(spec, work, name).result()
+
+
+class LoadgenRun:
+    def __init__(self, spec: dict[str, Any], work: Path, name: str) -> None:
+        fd, spec_path = tempfile.mkstemp(prefix=f"{name}-", suffix=".json", dir=work)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(spec, f)
+        self.out_path = Path(spec_path).with_suffix(".out.json")
+        self.name = name
+        self._log = open(work / f"loadgen-{name}.log", "wb")  # noqa: SIM115
+        self.popen = subprocess.Popen([sys.executable, "-m", "bench.loadgen", spec_path, str(self.out_path)],
+                                      cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        # A bound on every run: the spec's duration or request timeout, plus slack.
+        self._limit = float(spec.get("duration") or 0) + float(spec.get("timeout", 10)) * 3 + 120
+        _RUNNING.add(self)
+
+    def result(self) -> dict[str, Any]:
+        try:
+            code = self.popen.wait(self._limit)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise RuntimeError(f"load generator {self.name} did not finish in {self._limit:.0f}s")
+        finally:
+            _RUNNING.discard(self)
+            self._log.close()
+        if code != 0:
+            log = (self.out_path.parent / f"loadgen-{self.name}.log").read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"load generator {self.name} failed ({code}):\n{log}")
+        with open(self.out_path, encoding="utf-8") as f:
+            return json.load(f)
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(2)
+
+
+_RUNNING: set[LoadgenRun] = set()
+
+
+def start_loadgen(spec: dict[str, Any], work: Path, name: str) -> LoadgenRun:
+    return LoadgenRun(spec, work, name)
+
+
+def kill_loadgens() -> None:
+    for run in list(_RUNNING):
+        run.kill()
+    _RUNNING.clear()

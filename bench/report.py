@@ -1,0 +1,70 @@
+"""The one table: figures, ratios to the ceiling, invariant checks, targets, the machine."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from bench.common import Bench, Check, Summary
+
+
+def _num(v: float | None, fmt: str = "{:.0f}") -> str:
+    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else fmt.format(v)
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    if a is None or b is None or not b or math.isnan(a) or math.isnan(b):
+        return "–"
+    return f"{a / b:.0%}"
+
+
+def _mark(ok: bool | None) -> str:
+    return {True: "PASS", False: "FAIL", None: "n/a"}[ok]
+
+
+def render(b: Bench, *, started: float, finished: float) -> str:
+    m = b.machine
+    lines = [
+        f"# `make bench` — {time.strftime('%Y-%m-%d %H:%M:%S %Z', time.localtime(started))}",
+        "",
+        f"Machine: nproc {m.get('nproc')}, {m.get('cpu')}, {m.get('memory')} RAM; PostgreSQL {m.get('postgresql')} "
+        f"({m.get('pg_settings')}); Python {m.get('python')}; {m.get('os')}.",
+        f"API: `youth serve --workers {b.workers}` (uvicorn, YOUTH_ENV=test, fresh database), WeChat stand-in "
+        f"in its own process; load from a separate asyncio process on the same machine. "
+        f"Ceiling: bare FastAPI + asyncpg (`bench/ceiling.py`, {b.workers} workers, same pool size) doing only "
+        "the conditional UPDATE and an INSERT, driven with the same requests right before each scenario. "
+        f"Total run {finished - started:.0f}s.",
+        "",
+        "| scenario | requests | req/s | p50 ms | p99 ms | ceiling req/s | ceiling p50 / p99 ms | req/s vs ceiling | notes |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for row in b.rows:
+        s: Summary | None = row.summary
+        c = row.ceiling
+        lines.append("| " + " | ".join([
+            row.scenario,
+            _num(s.requests if s else None),
+            _num(s.rps if s else None),
+            _num(s.p50_ms if s else None, "{:.1f}"),
+            _num(s.p99_ms if s else None, "{:.1f}"),
+            _num(c.rps if c else None),
+            f"{_num(c.p50_ms, '{:.1f}')} / {_num(c.p99_ms, '{:.1f}')}" if c else "–",
+            _ratio(s.rps if s else None, c.rps if c else None),
+            "; ".join(row.notes).replace("|", "/"),
+        ]) + " |")
+    lines += ["", "**Targets**", ""]
+    lines += [_line(t) for t in b.targets] or ["- (none measured)"]
+    lines += ["", "**Invariants and fault checks**", ""]
+    lines += [_line(c, with_scenario=True) for c in b.checks]
+    failed = [c for c in b.checks if c.ok is False]
+    lines += ["", f"Checks: {sum(c.ok is True for c in b.checks)} passed, {len(failed)} failed, "
+                  f"{sum(c.ok is None for c in b.checks)} not measured."]
+    if b.errors:
+        lines += ["", "**Errors**", ""] + [f"- {e}" for e in b.errors]
+    return "\n".join(lines) + "\n"
+
+
+def _line(c: Check, with_scenario: bool = False) -> str:
+    where = f"{c.scenario}: " if with_scenario else ""
+    detail = f" ({c.detail})" if c.detail else ""
+    return f"- {_mark(c.ok)} — {where}{c.name}{detail}"
