@@ -234,6 +234,25 @@ class Bench:
         self.checks.append(Check(scenario, name, ok, detail))
         return bool(ok)
 
+    def cpu_snapshot(self) -> dict[str, float]:
+        """CPU seconds used so far by the API, the ceiling, the stand-in and PostgreSQL (the whole
+        cluster: other users of the same server count too)."""
+        snap: dict[str, float] = {}
+        for proc in self.procs:
+            if proc.alive():
+                snap[proc.name] = sum(procs.cpu_seconds(p) for p in [proc.pid, *procs.descendants(proc.pid)])
+        snap["postgres"] = sum(procs.cpu_seconds(p) for p in procs.postgres_pids())
+        return snap
+
+    def cpu_note(self, before: dict[str, float], *outs: dict[str, Any]) -> str:
+        after = self.cpu_snapshot()
+        parts = [f"{k} {after[k] - before.get(k, 0):.1f}" for k in ("api", "postgres", "standin", "ceiling")
+                 if k in after and after[k] - before.get(k, 0) >= 0.05]
+        load = sum(o.get("cpu", 0.0) for o in outs)
+        if load:
+            parts.append(f"loadgen {load:.1f}")
+        return "CPU s: " + ", ".join(parts)
+
     def target(self, name: str, ok: bool | None, detail: str = "") -> None:
         self.targets.append(Check("target", name, ok, detail))
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -136,7 +137,8 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     await asyncio.gather(*(worker() for _ in range(int(spec.get("connections", 64)))))
     elapsed = time.perf_counter() - t0
     results.sort(key=lambda r: r[0])
-    return {"epoch": epoch_wall, "elapsed": elapsed, "results": results}
+    cpu = os.times()
+    return {"epoch": epoch_wall, "elapsed": elapsed, "cpu": cpu.user + cpu.system, "results": results}
 
 
 def main() -> None:

@@ -30,12 +30,12 @@ class DemoContext:
 
 
 _ORGS = [
-    ("housing_operator", "昆明市青年人才公寓运营有限公司", "9153010" + "0MA6K3Y2B"),
-    ("event_organizer", "共青团昆明市委青年联谊服务中心", "9153010" + "2MA6N8Q4C"),
-    ("counselling_center", "昆明市青少年心理健康服务中心", "1253010" + "0MB1A2C3D"),
-    ("employer", "云南春城数字科技有限公司", "9153011" + "2MA6P1R7E"),
-    ("incubator", "呈贡大学城青年创业孵化园", "9153011" + "4MA6T5W9F"),
-    ("volunteer_org", "昆明市青年志愿者协会", "5153010" + "0MJ0X1Y2G"),
+    ("housing_operator", "昆明市青年人才公寓运营有限公司", "91530100MA6K3Y2B1"),
+    ("event_organizer", "共青团昆明市委青年联谊服务中心", "91530102MA6N8Q4C2"),
+    ("counselling_center", "昆明市青少年心理健康服务中心", "12530100MB1A2C3D3"),
+    ("employer", "云南春城数字科技有限公司", "91530112MA6P1R7E4"),
+    ("incubator", "呈贡大学城青年创业孵化园", "91530114MA6T5W9F5"),
+    ("volunteer_org", "昆明市青年志愿者协会", "51530100MJ0X1Y2G6"),
 ]
 
 _YOUTH = [

@@ -1,0 +1,206 @@
+"""Shared pieces of the housing service: the posting kind, locks, the denormalised project figures,
+eligibility rules and the status history."""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import errors
+from app.deps import Principal
+from app.schemas.housing import LAYOUT_LABELS, Eligibility, UnitTypePublic
+from app.services import moderation
+from app.services.moderation import PostingKind
+from app.validators import SHANGHAI, age_on
+from models.accounts import User
+from models.base import utcnow
+from models.housing import (
+    HousingApplication,
+    HousingApplicationEvent,
+    HousingLottery,
+    HousingProject,
+    HousingUnitType,
+)
+from models.orgs import Organisation
+
+KIND = moderation.register(PostingKind(
+    kind="housing_project", model=HousingProject, org_kinds=("housing_operator",), title_field="name",
+    text_fields=("name", "description", "address", "metro_station", "amenities", "photo_urls"),
+    label="住房项目",
+))
+
+P = HousingProject
+UT = HousingUnitType
+APP = HousingApplication
+
+
+def now_or(now: datetime | None) -> datetime:
+    return now or utcnow()
+
+
+def shanghai_day(now: datetime) -> date:
+    return now.astimezone(SHANGHAI).date()
+
+
+def viewable(project: HousingProject) -> bool:
+    """Published, or closed after being public (still shown, no longer open): not hidden by reports."""
+    return project.status in ("published", "closed") and not project.hidden_by_reports
+
+
+def accepting(project: HousingProject, now: datetime) -> bool:
+    return (project.status == "published" and not project.hidden_by_reports
+            and project.intake_closed_at is None
+            and (project.applications_close_at is None or project.applications_close_at > now))
+
+
+_NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+def new_application_number(project_id: int) -> str:
+    """Random rather than sequential: the number says nothing about the person or when they applied."""
+    return f"HP{project_id}-" + "".join(secrets.choice(_NUMBER_ALPHABET) for _ in range(8))
+
+
+def haversine_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dl = math.radians(lng2 - lng1)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
+
+
+# --- eligibility ------------------------------------------------------------------------------------
+
+
+def eligibility_of(project: HousingProject) -> Eligibility:
+    rules = [f"年龄 {project.min_age}–{project.max_age} 周岁", "完成实名认证"]
+    if project.require_no_home:
+        rules.append("在昆明无自有住房（本人申报）")
+    if project.graduated_within_years:
+        rules.append(f"毕业 {project.graduated_within_years} 年以内")
+    if project.require_work_in_kunming:
+        rules.append("在昆明工作")
+    return Eligibility(
+        min_age=project.min_age, max_age=project.max_age, require_no_home=project.require_no_home,
+        graduated_within_years=project.graduated_within_years,
+        require_work_in_kunming=project.require_work_in_kunming, rules=rules,
+    )
+
+
+def unmet_rules(user: User, project: HousingProject, today: date) -> dict[str, str]:
+    """Each eligibility rule the person's profile does not meet, keyed by the profile field."""
+    unmet: dict[str, str] = {}
+    if user.birth_date is None:
+        unmet["birth_date"] = "缺少出生日期，请完成实名认证"
+    else:
+        age = age_on(user.birth_date, today)
+        if not project.min_age <= age <= project.max_age:
+            unmet["age"] = f"本项目面向 {project.min_age}–{project.max_age} 周岁的青年，您现在 {age} 周岁"
+    if project.require_no_home:
+        if user.owns_home_in_kunming is None:
+            unmet["owns_home_in_kunming"] = "请先在个人资料中申报在昆明是否有自有住房"
+        elif user.owns_home_in_kunming:
+            unmet["owns_home_in_kunming"] = "本项目仅面向在昆明无自有住房的青年"
+    n = project.graduated_within_years
+    if n:
+        if user.graduation_year is None:
+            unmet["graduation_year"] = f"本项目面向毕业 {n} 年以内的青年，请先在个人资料中填写毕业年份"
+        elif user.graduation_year > today.year:
+            unmet["graduation_year"] = f"本项目面向已毕业 {n} 年以内的青年，您尚未毕业"
+        elif today.year - user.graduation_year > n:
+            unmet["graduation_year"] = f"本项目面向毕业 {n} 年以内的青年，您于 {user.graduation_year} 年毕业"
+    if project.require_work_in_kunming and user.works_in_kunming is not True:
+        unmet["works_in_kunming"] = "本项目面向在昆明工作的青年，请在个人资料中申报工作地"
+    return unmet
+
+
+def real_name_verified(user: User) -> bool:
+    return bool(user.real_name and user.id_number_hash)
+
+
+# --- loading and locking ------------------------------------------------------------------------------
+
+
+def unit_public(ut: HousingUnitType) -> UnitTypePublic:
+    return UnitTypePublic(
+        id=ut.id, layout=ut.layout, layout_label=LAYOUT_LABELS.get(ut.layout, ut.layout), name=ut.name,
+        area_sqm=ut.area_sqm, rent_fen=ut.rent_fen, deposit_fen=ut.deposit_fen, total_units=ut.total_units,
+        available_units=ut.available_units, remaining_units=max(0, ut.available_units - ut.taken_units),
+    )
+
+
+async def unit_types_of(session: AsyncSession, project_ids: Sequence[int]) -> dict[int, list[HousingUnitType]]:
+    """Unit types of many projects in one query (never one query per project)."""
+    out: dict[int, list[HousingUnitType]] = defaultdict(list)
+    if not project_ids:
+        return out
+    rows = await session.execute(
+        select(UT).where(UT.project_id.in_(project_ids)).order_by(UT.rent_fen, UT.id)
+        .execution_options(populate_existing=True)
+    )
+    for ut in rows.scalars():
+        out[ut.project_id].append(ut)
+    return out
+
+
+async def org_names(session: AsyncSession, org_ids: Iterable[int]) -> dict[int, str]:
+    ids = set(org_ids)
+    if not ids:
+        return {}
+    rows = await session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids)))
+    return dict(rows.tuples().all())
+
+
+async def lock_project(session: AsyncSession, project_id: int) -> HousingProject:
+    """The project row, locked: every allocation change of a project runs under this lock, taken
+    before any application row's, so concurrent changes queue instead of deadlocking."""
+    project = await session.get(P, project_id, with_for_update=True, populate_existing=True)
+    if project is None:
+        raise errors.NotFound()
+    return project
+
+
+async def own_locked(session: AsyncSession, actor: Principal, project_id: int) -> HousingProject:
+    moderation.require_org_kind(actor, KIND)
+    project = await lock_project(session, project_id)
+    if project.org_id != actor.org_id:
+        raise errors.NotFound()
+    return project
+
+
+async def lottery_of(session: AsyncSession, project_id: int, *, for_update: bool = False
+                     ) -> HousingLottery | None:
+    stmt = (select(HousingLottery).where(HousingLottery.project_id == project_id)
+            .execution_options(populate_existing=True))
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def sync_project(session: AsyncSession, project: HousingProject) -> None:
+    """Keep the project's denormalised rent range and unit counts in step with its unit types."""
+    row = (await session.execute(
+        select(func.min(UT.rent_fen), func.max(UT.rent_fen), func.coalesce(func.sum(UT.total_units), 0),
+               func.coalesce(func.sum(UT.available_units), 0),
+               func.coalesce(func.sum(UT.available_units - UT.taken_units), 0))
+        .where(UT.project_id == project.id)
+    )).one()
+    project.min_rent_fen, project.max_rent_fen = row[0], row[1]
+    project.units_total, project.units_available = int(row[2]), int(row[3])
+    project.units_remaining = int(row[4])
+    await session.flush()
+
+
+def transition(session: AsyncSession, app: HousingApplication, to: str, *, reason: str | None, actor_role: str,
+               now: datetime) -> None:
+    """Change an application's status and write the history entry with its reason."""
+    session.add(HousingApplicationEvent(application_id=app.id, from_status=app.status, to_status=to,
+                                        reason=reason, actor_role=actor_role, at=now))
+    app.status = to
+    app.status_reason = reason
+    app.updated_at = now
