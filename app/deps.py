@@ -15,7 +15,7 @@ from app import errors
 from app.db import get_sessionmaker
 from app.security import decode_access_token
 from models.accounts import User
-from models.orgs import OrgMember, Organisation
+from models.orgs import Organisation, OrgMember
 
 
 async def get_session() -> AsyncIterator[AsyncSession]:

@@ -50,6 +50,8 @@ class RequestContextMiddleware:
         if not _REQUEST_ID_OK.match(rid):
             rid = uuid.uuid4().hex
         token = request_id_var.set(rid)
+        # Starlette answers unhandled errors outside this middleware, after the context var is reset.
+        scope.setdefault("state", {})["request_id"] = rid
         try:
             declared = headers.get(b"content-length")
             if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
@@ -197,12 +199,19 @@ def install_error_handlers(app: FastAPI) -> None:
             return error_response(errors.DbUnavailable(headers={"Retry-After": "2"}))
 
     @app.exception_handler(Exception)
-    async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
+    async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+        rid = request_id_var.get() or getattr(request.state, "request_id", None) or "-"
         if _is_db_outage(exc):
-            return error_response(errors.DbUnavailable(headers={"Retry-After": "2"}))
-        log.exception("unhandled error")
-        err = errors.InternalError(f"服务器开小差了，请稍后再试（请求编号 {request_id_var.get()}）")
-        return error_response(err)
+            response = error_response(errors.DbUnavailable(headers={"Retry-After": "2"}))
+        else:
+            token = request_id_var.set(rid)
+            try:
+                log.exception("unhandled error")
+            finally:
+                request_id_var.reset(token)
+            response = error_response(errors.InternalError(f"服务器开小差了，请稍后再试（请求编号 {rid}）"))
+        response.headers["x-request-id"] = rid
+        return response
 
 
 def _is_db_outage(exc: Exception) -> bool:

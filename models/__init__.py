@@ -8,7 +8,7 @@ from models.accounts import LoginFailure, RefreshToken, User
 from models.audit import AuditEntry
 from models.moderation import PostingFields, Report
 from models.notifications import Notification
-from models.orgs import OrgMember, Organisation
+from models.orgs import Organisation, OrgMember
 from models.platform import IdempotencyRecord, RateCounter, ServiceToken
 
 for _module in pkgutil.iter_modules(__path__):

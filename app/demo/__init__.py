@@ -15,7 +15,7 @@ from app import crypto
 from app.validators import credit_code_check_char, id_check_char, mask_id_number
 from models.accounts import User
 from models.base import utcnow
-from models.orgs import OrgMember, Organisation
+from models.orgs import Organisation, OrgMember
 
 DEMO_PASSWORD = "demo-password-2026"
 

@@ -13,7 +13,7 @@ from app.schemas.orgs import MemberIn, MemberPublic, OrgPublic, OrgSignupIn
 from app.services import audit
 from models.accounts import User
 from models.base import utcnow
-from models.orgs import OrgMember, Organisation
+from models.orgs import Organisation, OrgMember
 
 
 def to_public(org: Organisation) -> OrgPublic:

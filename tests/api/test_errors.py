@@ -68,3 +68,54 @@ async def test_request_id_is_echoed_or_made(client):
 async def test_health_and_ready(client):
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     assert (await client.get("/readyz")).json() == {"status": "ready"}
+
+
+def _bare_app():
+    from fastapi import FastAPI
+
+    from app.main import RequestContextMiddleware, install_error_handlers
+
+    app = FastAPI()
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, max_body=1024)
+    return app
+
+
+async def test_unhandled_error_is_500_with_request_id_and_no_trace():
+    import httpx
+
+    app = _bare_app()
+
+    @app.get("/boom")
+    async def boom():
+        raise RuntimeError("secret internals 530102199003071238")
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+                                 base_url="http://t") as c:
+        r = await c.get("/boom", headers={"X-Request-ID": "req-500"})
+    assert r.status_code == 500
+    body = r.json()
+    assert body["code"] == "INTERNAL_ERROR" and "req-500" in body["message"]
+    assert "Traceback" not in r.text and "secret" not in r.text
+
+
+async def test_database_down_is_503_fast(settings):
+    import httpx
+    from sqlalchemy import text
+
+    from app.db import make_engine
+
+    app = _bare_app()
+    engine = make_engine(settings, "postgresql+asyncpg://postgres@127.0.0.1:1/nowhere")
+
+    @app.get("/db")
+    async def db():
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        r = await c.get("/db")
+    await engine.dispose()
+    assert r.status_code == 503
+    assert r.json()["code"] == "DB_UNAVAILABLE"
+    assert r.headers["Retry-After"]
