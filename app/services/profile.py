@@ -89,8 +89,9 @@ async def update_me(session: AsyncSession, *, actor: Principal, data: MeUpdate) 
 
 
 async def bind_phone(session: AsyncSession, *, actor: Principal, code: str) -> MePublic:
-    user = await get_user(session, actor)
+    # Ask WeChat before the first query: on SQLite the transaction holds the only write lock.
     phone = await get_wechat_client().get_phone_number(code)
+    user = await get_user(session, actor)
     number = phone.pure_phone_number or phone.phone_number
     user.phone = number
     user.phone_hash = crypto.lookup_hash(number, "phone")

@@ -15,23 +15,27 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar, TypeGuard
+from typing import Any, ClassVar, TypeGuard
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.pool import NullPool
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import crypto
-from app.db import get_sessionmaker, insert_for
+from app.config import get_settings
+from app.db import get_sessionmaker, insert_for, make_engine
 from models.base import utcnow
 from models.platform import ServiceToken
 
 log = logging.getLogger("youth.wechat")
 
 _PURPOSE = "service_tokens.token"  # the same purpose as the database column, so ciphertexts agree
+SQLITE_LOCK_WAIT_MS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +119,12 @@ class TokenStore(ABC):
         """Compare-and-drop on the shared copy."""
 
 
+def _short_sqlite_lock_wait(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_LOCK_WAIT_MS}")
+    cursor.close()
+
+
 class DbTokenStore(TokenStore):
     """The shared copy is a ``service_tokens`` row, locked with SELECT ... FOR UPDATE on PostgreSQL
     (SQLite's BEGIN IMMEDIATE already serialises every transaction)."""
@@ -125,10 +135,26 @@ class DbTokenStore(TokenStore):
                  sessionmaker: async_sessionmaker[AsyncSession] | None = None) -> None:
         super().__init__(name=name, margin_seconds=margin_seconds)
         self._sessionmaker = sessionmaker
+        self._own_engine: AsyncEngine | None = None
 
     def _session(self) -> AsyncSession:
-        # Resolved per use: the app's engine may be disposed and rebuilt (tests, shutdown).
-        return (self._sessionmaker or get_sessionmaker())()
+        if self._sessionmaker is not None:
+            return self._sessionmaker()
+        settings = get_settings()
+        if not settings.is_sqlite:
+            # Resolved per use: the app's engine may be disposed and rebuilt (tests, shutdown).
+            return get_sessionmaker()()
+        # On SQLite every transaction holds the one write lock, often the very request that is now
+        # waiting for a token. Wait briefly for it, then fall back to asking WeChat directly (harmless
+        # with stable_token), instead of the app engine's 30 s busy timeout.
+        self._own_engine = make_engine(settings, poolclass=NullPool)
+        event.listen(self._own_engine.sync_engine, "connect", _short_sqlite_lock_wait)
+        self._sessionmaker = async_sessionmaker(self._own_engine, class_=AsyncSession, expire_on_commit=False)
+        return self._sessionmaker()
+
+    async def aclose(self) -> None:
+        if self._own_engine is not None:
+            await self._own_engine.dispose()
 
     async def _locked_row(self, session: AsyncSession) -> ServiceToken:
         insert = insert_for(session)

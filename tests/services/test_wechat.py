@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import errors
-from app.config import DEV_WECHAT_APPID, DEV_WECHAT_SECRET, get_settings
-from app.db import make_engine
+from app.config import DEV_WECHAT_APPID, DEV_WECHAT_SECRET, Settings, get_settings
+from app.db import get_sessionmaker, make_engine
 from app.wechat import SecCheck, WeChatClient, WxPhone
-from app.wechat.standin import StandinServer, openid_for
+from app.wechat.standin import StandinServer, openid_for, start_standin_if_free
 from app.wechat.tokens import DbTokenStore, FetchedToken, RedisTokenStore, TokenStore
 from models.platform import ServiceToken
 
@@ -337,6 +337,25 @@ async def test_store_outage_falls_back_to_the_in_process_copy(tmp_path: Any) -> 
         assert await store.get(fetch) == "token-2"
     finally:
         await engine.dispose()
+
+
+async def test_store_does_not_stall_behind_this_process_sqlite_write_lock(store_name: str) -> None:
+    if not get_settings().is_sqlite:
+        pytest.skip("SQLite only: one write lock for the whole database")
+    store = DbTokenStore(name=store_name, margin_seconds=300)  # on the app's database, like production
+    fetch = CountingFetch(7200)
+    try:
+        async with get_sessionmaker()() as request_session, request_session.begin():
+            await request_session.connection()  # BEGIN IMMEDIATE: holds the lock, as a request calling WeChat does
+            # Generous bound: what matters is not waiting out the app engine's 30 s busy timeout.
+            assert await asyncio.wait_for(store.get(fetch), timeout=10) == "token-1"
+    finally:
+        await store.aclose()
+
+
+def test_second_standin_on_a_taken_port_is_not_started(standin: StandinServer) -> None:
+    settings = Settings(wechat_standin_host=standin.host, wechat_standin_port=standin.port)
+    assert start_standin_if_free(settings) is None
 
 
 # --- Redis as the shared store ---------------------------------------------------------------------
