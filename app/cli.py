@@ -1,4 +1,4 @@
-"""The ``youth`` command: serve, migrate, create-staff, seed-demo, verify-lottery."""
+"""The ``youth`` command: serve, migrate, create-staff, seed-demo, deliver-notifications, verify-lottery."""
 
 from __future__ import annotations
 
@@ -116,3 +116,29 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@app.command("deliver-notifications")
+def deliver_notifications(
+    loop: bool = typer.Option(False, "--loop", help="Keep delivering every --interval seconds"),
+    interval: float = typer.Option(5.0, "--interval"),
+) -> None:
+    """Send due WeChat subscribe messages from the notification outbox (run as a worker in production)."""
+    from app.db import dispose_engine
+    from app.services.notifications import deliver_due
+    from app.wechat import close_wechat_client
+
+    async def go() -> None:
+        try:
+            while True:
+                outcomes = await deliver_due()
+                if outcomes:
+                    typer.echo(" ".join(f"{k}={v}" for k, v in sorted(outcomes.items())))
+                if not loop:
+                    return
+                await asyncio.sleep(interval)
+        finally:
+            await close_wechat_client()
+            await dispose_engine()
+
+    asyncio.run(go())

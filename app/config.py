@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     wechat_miniprogram_state: Literal["developer", "trial", "formal"] = "developer"
     # msg_sec_check needs the openid of a recent mini-program user; postings are checked as this one.
     wechat_check_openid: str = "o_content_check"
+    # Subscribe-message template per notification family (the part of the kind before the dot).
+    wechat_templates: dict[str, str] = Field(default_factory=lambda: {
+        "event": "tmpl-event-dev", "counselling": "tmpl-counselling-dev", "housing": "tmpl-housing-dev",
+    })
+    notification_max_attempts: int = 8
 
     login_max_failures: int = 5
     login_failure_window_seconds: int = 900

@@ -27,9 +27,24 @@ class Notification(SQLModel, table=True):
     data: Any = Field(default=None, sa_type=sa.JSON, nullable=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    # Outbox side: pending → sent | failed | skipped (no credit / no openid)
+    # Outbox side: pending → sending → sent | failed | skipped (no template, openid or credit) |
+    # unknown (WeChat may have got it but the answer was lost: not resent, so nobody gets it twice)
     delivery_status: str = Field(default="pending", max_length=16)
     attempts: int = 0
     next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, max_length=200)
+
+
+class SubscribeCredit(SQLModel, table=True):
+    """Each time a person accepts a template in wx.requestSubscribeMessage, WeChat allows one send."""
+
+    __tablename__ = "subscribe_credits"
+    __table_args__ = (sa.UniqueConstraint("user_id", "template_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
+    template_id: str = Field(max_length=64)
+    credits: int = 0
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Query, status
 
 from app.deps import CurrentUser, SessionDep
 from app.pagination import MAX_LIMIT, Page
-from app.schemas.notifications import MarkReadIn, NotificationPublic
+from app.schemas.notifications import MarkReadIn, NotificationPublic, SubscriptionsIn
 from app.services import notifications
 
 router = APIRouter(prefix="/api/v1/me/notifications", tags=["notifications"])
@@ -20,3 +20,9 @@ async def inbox(user: CurrentUser, session: SessionDep, unread_only: bool = Fals
 @router.post("/read", status_code=status.HTTP_204_NO_CONTENT)
 async def mark_read(user: CurrentUser, session: SessionDep, body: MarkReadIn | None = None) -> None:
     await notifications.mark_read(session, actor=user, up_to_id=body.up_to_id if body else None)
+
+
+@router.post("/subscriptions", response_model=dict[str, int],
+             summary="Report subscribe-message templates the person just accepted (one send each)")
+async def subscriptions(body: SubscriptionsIn, user: CurrentUser, session: SessionDep) -> dict[str, int]:
+    return await notifications.grant_credits(session, actor=user, template_ids=body.template_ids)

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from app.config import KUNMING_DISTRICTS
 from app.schemas.common import LongText, Reason, StrictModel
@@ -292,6 +300,8 @@ class MyApplication(BaseModel):
     status_label: str
     status_reason: str | None = None
     draw_position: int | None = None
+    # Eligible and waiting for a unit: 1 = next in line for this unit type (single-application view).
+    waiting_position: int | None = None
     submitted_at: datetime
     offered_at: datetime | None = None
     offer_expires_at: datetime | None = None

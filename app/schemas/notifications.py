@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, StringConstraints
 
 from app.schemas.common import StrictModel
 
@@ -20,3 +20,8 @@ class NotificationPublic(BaseModel):
 
 class MarkReadIn(StrictModel):
     up_to_id: int | None = None
+
+
+class SubscriptionsIn(StrictModel):
+    template_ids: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(min_length=1,
+                                                                                             max_length=10)

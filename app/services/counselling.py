@@ -50,8 +50,14 @@ from app.services.moderation import PostingKind
 from app.validators import SHANGHAI, age_on
 from models.accounts import User
 from models.base import utcnow
-from models.counselling import HOLDING_STATUSES, CounsellingBooking, CounsellingNote, CounsellingSlot, Counsellor
-from models.orgs import OrgMember, Organisation
+from models.counselling import (
+    HOLDING_STATUSES,
+    CounsellingBooking,
+    CounsellingNote,
+    CounsellingSlot,
+    Counsellor,
+)
+from models.orgs import Organisation, OrgMember
 
 KIND = moderation.register(PostingKind(
     kind="counsellor", model=Counsellor, org_kinds=("counselling_center",), title_field="display_name",
@@ -97,7 +103,7 @@ def _hours(value: float) -> str:
     return f"{value:g}"
 
 
-def _tags(specialties: list[str], modes: list[str]) -> str:
+def tags_for(specialties: list[str], modes: list[str]) -> str:
     return "|" + "".join(f"s:{s}|" for s in specialties) + "".join(f"m:{m}|" for m in modes)
 
 
@@ -141,7 +147,7 @@ async def create_counsellor(session: AsyncSession, *, actor: Principal, data: Co
     moderation.require_org_kind(actor, KIND)
     if data.user_id is not None:
         await _check_account(session, actor, data.user_id, None)
-    obj = Counsellor(org_id=actor.org_id, tags=_tags(data.specialties, data.modes), **data.model_dump())
+    obj = Counsellor(org_id=actor.org_id, tags=tags_for(data.specialties, data.modes), **data.model_dump())
     session.add(obj)
     await _flush_linked(session)
     await audit.record(session, actor=actor, action="counsellor.create", target_kind=KIND.kind, target_id=obj.id)
@@ -157,7 +163,7 @@ async def update_counsellor(session: AsyncSession, *, actor: Principal, counsell
         await _check_account(session, actor, changes["user_id"], obj.id)
     for key, value in changes.items():
         setattr(obj, key, value)
-    obj.tags = _tags(obj.specialties, obj.modes)
+    obj.tags = tags_for(obj.specialties, obj.modes)
     await _flush_linked(session)
     await moderation.after_edit(session, actor=actor, kind=KIND, obj=obj, changed=set(changes))
     return (await _own_views(session, [obj]))[0]
@@ -587,7 +593,7 @@ def _intake(booking: CounsellingBooking) -> IntakeOut:
 async def my_booking(session: AsyncSession, *, actor: Principal, booking_id: int) -> BookingOwnDetail:
     booking, counsellor = await _own_booking(session, actor, booking_id, with_intake=True)
     await audit.record(session, actor=actor, action="counselling.intake_read", target_kind=BOOKING,
-                       target_id=booking.id, org_id=booking.org_id)
+                       target_id=booking.id)
     crisis = booking.risk_flag and booking.status == "booked"
     return BookingOwnDetail(**_booking_public(booking, counsellor, crisis=crisis), intake=_intake(booking))
 

@@ -77,6 +77,11 @@ def _fit(key: str, value: str) -> str:
     return value
 
 
+class WeChatOutcomeUnknown(errors.WeChatUnavailable):
+    """WeChat may have acted on the request before the answer was lost (a read timeout): for sends,
+    retrying could deliver twice. To a person it is the same 503 WECHAT_UNAVAILABLE."""
+
+
 class WeChatClient:
     def __init__(self, *, appid: str, secret: str, base_url: str, timeout_seconds: float,
                  token_store: TokenStore, miniprogram_state: MiniprogramState = "developer") -> None:
@@ -219,6 +224,8 @@ class WeChatClient:
         except httpx.RequestError as exc:
             # Not chained: the exception's request carries the URL, and with it the secrets.
             log.warning("wechat %s unreachable: %s", api, type(exc).__name__)
+            if isinstance(exc, httpx.ReadTimeout | httpx.WriteTimeout | httpx.RemoteProtocolError):
+                raise WeChatOutcomeUnknown() from None
             raise errors.WeChatUnavailable() from None
         if response.status_code >= 500:
             log.warning("wechat %s answered HTTP %s", api, response.status_code)

@@ -128,6 +128,7 @@ def upgrade() -> None:
     sa.Column('delivery_status', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('lease_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.String(length=200), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notifications_user_id_users'), ondelete='CASCADE'),
@@ -158,6 +159,16 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_organisations_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_organisations_status'), ['status'], unique=False)
 
+    op.create_table('subscribe_credits',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('template_id', sa.String(length=64), nullable=False),
+    sa.Column('credits', sa.Integer(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_subscribe_credits_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_subscribe_credits')),
+    sa.UniqueConstraint('user_id', 'template_id', name=op.f('uq_subscribe_credits_user_id_template_id'))
+    )
     op.create_table('refresh_tokens',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -265,6 +276,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_notifications_user_created')
         batch_op.drop_index('ix_notifications_delivery')
 
+    op.drop_table('subscribe_credits')
     op.drop_table('notifications')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_users_role'))
