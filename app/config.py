@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     # Housing (春城青居): an offer not accepted within this many hours passes to the next applicant.
     housing_offer_expiry_hours: int = 72
     housing_max_active_applications: int = 3
+    housing_apply_per_minute: int = 10
 
     crisis_resources: list[dict[str, str]] = Field(
         default_factory=lambda: [

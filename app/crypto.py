@@ -68,17 +68,22 @@ def new_token(nbytes: int = 32) -> str:
     return secrets.token_urlsafe(nbytes)
 
 
-_hasher = PasswordHasher()
-# Verifying against this keeps the time of "no such user" close to "wrong password".
-_DUMMY_HASH = _hasher.hash("timing-equaliser")
+@lru_cache(maxsize=2)
+def _hasher(env: str) -> tuple[PasswordHasher, str]:
+    # The test suite creates hundreds of accounts; it uses argon2id with the minimum cost so that the
+    # same code path runs in seconds. Every other environment uses the library's recommended profile.
+    hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1) if env == "test" else PasswordHasher()
+    # Verifying against a dummy keeps the time of "no such user" close to "wrong password".
+    return hasher, hasher.hash("timing-equaliser")
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher(get_settings().env)[0].hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
+    hasher, dummy = _hasher(get_settings().env)
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return hasher.verify(password_hash or dummy, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False

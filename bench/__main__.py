@@ -79,6 +79,8 @@ async def run(args: argparse.Namespace) -> int:
             if b.api is not None and not b.api.alive():
                 b.errors.append(f"the API exited during {name}:\n{b.api.tail()}")
                 break
+    except asyncio.CancelledError:
+        b.errors.append("interrupted (SIGINT/SIGTERM): the figures are incomplete")
     except Exception as exc:
         b.errors.append(f"set-up: {type(exc).__name__}: {exc}")
         traceback.print_exc()
@@ -100,8 +102,12 @@ def main() -> None:
         loop_factory = uvloop.new_event_loop
     except ImportError:  # pragma: no cover
         loop_factory = None
-    with asyncio.Runner(loop_factory=loop_factory) as runner:
-        sys.exit(runner.run(run(parse_args())))
+    try:
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            code = runner.run(run(parse_args()))
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code)
 
 
 if __name__ == "__main__":

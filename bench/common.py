@@ -47,6 +47,11 @@ class Summary:
     p99_ms: float
     max_ms: float
     statuses: Counter[int]
+    cpu: float | None = None  # CPU seconds of the server (API or ceiling) and PostgreSQL for these requests
+
+    @property
+    def cpu_ms_per_request(self) -> float | None:
+        return self.cpu * 1000 / self.requests if self.cpu is not None and self.requests else None
 
     @property
     def errors_5xx(self) -> int:
@@ -111,9 +116,11 @@ class Bench:
         self.checks: list[Check] = []
         self.targets: list[Check] = []
         self.errors: list[str] = []
+        self.warnings: list[str] = []
         self.machine: dict[str, str] = {}
         self._db_created = False
         self._seq = itertools.count(1)
+        self._people = itertools.count(0)
         self._pg_stopped_by_us = False
 
     # --- set-up and tear-down ----------------------------------------------------------------------
@@ -133,6 +140,14 @@ class Bench:
 
     async def setup(self) -> None:
         self.machine = await self._machine()
+        # Other work on the machine lowers every figure: measure it before starting ours.
+        busy0, t0 = procs.machine_busy_seconds(), time.monotonic()
+        await asyncio.sleep(2.0)
+        busy = (procs.machine_busy_seconds() - busy0) / ((time.monotonic() - t0) * (os.cpu_count() or 1))
+        self.machine["idle_before"] = f"{busy:.0%} of the CPU busy with other work just before the run"
+        if busy > 0.15:
+            self.warnings.append(f"the machine was busy before the run ({busy:.0%} of its CPU): "
+                               "the figures are lower than the machine can do")
         admin = await asyncpg.connect(self.admin_dsn)
         try:
             await admin.execute(f'CREATE DATABASE "{self.db_name}"')
@@ -205,7 +220,7 @@ class Bench:
                     await admin.close()
             except (OSError, asyncpg.PostgresError) as exc:
                 print(f"bench: could not drop database {self.db_name}: {exc}", file=sys.stderr)
-        if not self.errors and not self.keep_db:
+        if not self.errors and not self.keep_db and not any(c.ok is False for c in self.checks):
             shutil.rmtree(self.work, ignore_errors=True)
         else:
             print(f"bench: logs kept in {self.work}", file=sys.stderr)
@@ -223,9 +238,11 @@ class Bench:
         return next(self._seq)
 
     def spec(self, requests: list[dict[str, Any]], *, connections: int, port: int | None = None,
-             timeout: float = 15, duration: float | None = None, keep_body: bool = False) -> dict[str, Any]:
+             timeout: float = 15, duration: float | None = None, keep_body: bool = False,
+             rate: float | None = None, body_limit: int = 2048) -> dict[str, Any]:
         return {"host": "127.0.0.1", "port": port or self.api_port, "connections": connections,
-                "timeout": timeout, "duration": duration, "keep_body": keep_body, "requests": requests}
+                "timeout": timeout, "duration": duration, "rate": rate, "keep_body": keep_body,
+                "body_limit": body_limit, "requests": requests}
 
     async def load(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:
         return await asyncio.to_thread(procs.run_loadgen, spec, self.work, name)
@@ -242,16 +259,31 @@ class Bench:
             if proc.alive():
                 snap[proc.name] = sum(procs.cpu_seconds(p) for p in [proc.pid, *procs.descendants(proc.pid)])
         snap["postgres"] = sum(procs.cpu_seconds(p) for p in procs.postgres_pids())
+        me = os.times()
+        snap["bench"] = me.user + me.system
+        snap["machine"] = procs.machine_busy_seconds()
         return snap
 
-    def cpu_note(self, before: dict[str, float], *outs: dict[str, Any]) -> str:
+    async def measure(self, name: str, spec: dict[str, Any], server: str = "api"
+                      ) -> tuple[Summary, dict[str, Any], str]:
+        """Run the load generator and account the CPU the server side spent on it: the summary
+        (with ``cpu`` set: ``server`` + PostgreSQL + the stand-in), the raw results, and a breakdown."""
+        before = self.cpu_snapshot()
+        out = await self.load(name, spec)
         after = self.cpu_snapshot()
-        parts = [f"{k} {after[k] - before.get(k, 0):.1f}" for k in ("api", "postgres", "standin", "ceiling")
-                 if k in after and after[k] - before.get(k, 0) >= 0.05]
-        load = sum(o.get("cpu", 0.0) for o in outs)
-        if load:
-            parts.append(f"loadgen {load:.1f}")
-        return "CPU s: " + ", ".join(parts)
+        used = {k: after[k] - before.get(k, 0.0) for k in after}
+        summary = summarize(out)
+        summary.cpu = sum(used.get(k, 0.0) for k in (server, "postgres", "standin"))
+        parts = [f"{k} {used[k]:.1f}" for k in (server, "postgres", "standin") if used.get(k, 0) >= 0.05]
+        load = out.get("cpu", 0.0)
+        parts.append(f"load generator {load:.1f}")
+        ours = sum(used.get(k, 0.0) for k in ("api", "ceiling", "standin", "postgres", "bench")) + load
+        other = used.get("machine", 0.0) - ours
+        wall = out.get("elapsed", 0.0) * (os.cpu_count() or 1)
+        if other > 0.05 * wall:
+            # Someone else's work on the machine (PostgreSQL's share of it is in "postgres" already).
+            parts.append(f"other processes {other:.1f} of {wall:.0f} available")
+        return summary, out, "CPU s: " + ", ".join(parts)
 
     def target(self, name: str, ok: bool | None, detail: str = "") -> None:
         self.targets.append(Check("target", name, ok, detail))
@@ -307,10 +339,10 @@ class Bench:
             gender = genders[i] if genders else ("male" if i % 2 == 0 else "female")
             age = rng.randint(*age_range)
             birth = date(today.year - age, 1, 1) + timedelta(days=rng.randrange(0, 300))
-            # Unique per person: the sequence code carries the gender in its parity.
-            seq = (i % 450) * 2 + (1 if gender == "male" else 0)
-            area = f"53{(batch * 7 + i // 450) % 100:02d}{(i // 45000) % 100:02d}"
-            first17 = f"{area}{birth:%Y%m%d}{seq:03d}"
+            # Unique whatever the birth dates: a running number spread over the area and sequence
+            # digits (the sequence's parity is the gender).
+            k = next(self._people)
+            first17 = f"53{(k // 500) % 10000:04d}{birth:%Y%m%d}{(k % 500) * 2 + (1 if gender == 'male' else 0):03d}"
             number = first17 + id_check_char(first17)
             now = utcnow()
             rows.append({
@@ -339,6 +371,36 @@ class Bench:
 
         for p in people:
             p["auth"] = "Bearer " + create_access_token(user_id=p["id"], role="youth")[0]
+
+
+async def copy_rows(conn: asyncpg.Connection, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Bulk-load ``rows`` into ``model``'s table with COPY; columns a row leaves out get the model's
+    Python-side default (so a column added to the model later needs no change here)."""
+    import json as _json
+
+    import sqlalchemy as sa
+
+    table = model.__table__
+    cols = [c for c in table.columns if not (c.primary_key and c.autoincrement and c.name not in rows[0])]
+    defaults: dict[str, Any] = {}
+    for c in cols:
+        d = c.default
+        defaults[c.name] = (d.arg if d is not None and not callable(d.arg) else
+                            (lambda f=d.arg: f({})) if d is not None else lambda: None)
+    records = []
+    for row in rows:
+        rec = []
+        for c in cols:
+            if c.name in row:
+                v = row[c.name]
+            else:
+                dv = defaults[c.name]
+                v = dv() if callable(dv) else dv
+            if isinstance(c.type, sa.JSON) and v is not None:
+                v = _json.dumps(v, ensure_ascii=False)
+            rec.append(v)
+        records.append(tuple(rec))
+    await conn.copy_records_to_table(table.name, records=records, columns=[c.name for c in cols])
 
 
 # --- PostgreSQL cluster control ------------------------------------------------------------------------

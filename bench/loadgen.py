@@ -8,11 +8,15 @@ Run as ``python -m bench.loadgen SPEC.json OUT.json``. The spec::
 
     {"host": "127.0.0.1", "port": 8000, "connections": 64, "timeout": 10,
      "duration": null,              # seconds: cycle through the requests until then; null: each once
-     "keep_body": false,            # keep response bodies (first 2 KB) in the results
+     "rate": null,                  # requests/s in total, open loop: request i is due at i / rate
+     "keep_body": false,            # keep response bodies (the first body_limit bytes) in the results
+     "body_limit": 2048,
      "requests": [{"m": "POST", "p": "/path", "h": {"authorization": "..."}, "b": "{...}"}, ...]}
 
 The result: ``{"epoch": wall-clock start, "elapsed": s, "results": [[i, t_send, t_done, status, body], ...]}``
 with times in seconds since ``epoch``. Status 0 is a connection error (reset, refused), -1 a timeout.
+With a ``rate``, ``t_send`` is when the request was due, not when a connection became free to send
+it, so a server that falls behind shows its queueing in the latencies (no coordinated omission).
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ import time
 from typing import Any
 
 _READ_LIMIT = 1 << 20
+# uvicorn closes keep-alive connections idle for 5 s; a real client would not send on one it has
+# left idle that long, so neither do we (a paced run leaves connections idle between requests).
+_IDLE_LIMIT = 4.0
 
 
 def encode(req: dict[str, Any], host: str) -> bytes:
@@ -45,6 +52,7 @@ class Conn:
         self.port = port
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.last_used = 0.0
 
     async def open(self) -> None:
         self.reader, self.writer = await asyncio.open_connection(self.host, self.port, limit=_READ_LIMIT)
@@ -55,6 +63,8 @@ class Conn:
         self.reader = self.writer = None
 
     async def request(self, raw: bytes) -> tuple[int, bytes]:
+        if self.writer is not None and time.perf_counter() - self.last_used > _IDLE_LIMIT:
+            self.close()
         if self.writer is None:
             await self.open()
         assert self.reader is not None and self.writer is not None
@@ -91,6 +101,7 @@ class Conn:
             close = True
         if close:
             self.close()
+        self.last_used = time.perf_counter()
         return status, body
 
 
@@ -100,6 +111,8 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     timeout = float(spec.get("timeout", 10))
     duration = spec.get("duration")
     keep_body = bool(spec.get("keep_body"))
+    body_limit = int(spec.get("body_limit", 2048))
+    rate = float(spec["rate"]) if spec.get("rate") else None
     results: list[list[Any]] = []
     counter = itertools.count()
     n = len(raws)
@@ -111,13 +124,18 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         conn = Conn(host, port)
         while True:
             i = next(counter)
+            due = t0 + i / rate if rate else None
             if deadline is None:
                 if i >= n:
                     break
-            elif time.perf_counter() >= deadline:
+            elif (due or time.perf_counter()) >= deadline:
                 break
             raw = raws[i % n]
-            sent = time.perf_counter()
+            if due is not None:
+                wait = due - time.perf_counter()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            sent = due if due is not None else time.perf_counter()
             body = b""
             try:
                 status, body = await asyncio.wait_for(conn.request(raw), timeout)
@@ -129,7 +147,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
                 conn.close()
             done = time.perf_counter()
             results.append([i, sent - t0, done - t0, status,
-                            body[:2048].decode("utf-8", "replace") if keep_body or status >= 500 else None])
+                            body[:body_limit].decode("utf-8", "replace") if keep_body or status >= 500 else None])
             if status == 0:
                 await asyncio.sleep(0.02)  # the server is not there: do not spin on refused connections
         conn.close()

@@ -32,7 +32,7 @@ class Proc:
     def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
         self.name = name
         self.log_path = log_dir / f"{name}.log"
-        self._log = open(self.log_path, "wb")  # noqa: SIM115  (closed in stop())
+        self._log = open(self.log_path, "wb")
         self.popen = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
                                       start_new_session=True)
 
@@ -94,6 +94,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLK
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds all processors have spent not idle since boot (/proc/stat)."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0.0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    # guest time is already counted in user time
+    return (sum(fields[:8]) - idle) / _CLK
+
+
 def descendants(pid: int) -> list[int]:
     out, todo = [], [pid]
     while todo:
@@ -116,6 +127,35 @@ def postgres_pids() -> list[int]:
     return out
 
 
+def connections_to(port: int, pids: list[int]) -> dict[int, int]:
+    """How many established TCP connections on local ``port`` each of ``pids`` holds."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            f = line.split()
+            if int(f[1].rsplit(":", 1)[1], 16) == port and f[3] == "01":
+                inodes.add(f[9])
+    counts = {}
+    for pid in pids:
+        n = 0
+        try:
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                try:
+                    target = os.readlink(fd)
+                except OSError:
+                    continue
+                if target.startswith("socket:[") and target[8:-1] in inodes:
+                    n += 1
+        except OSError:
+            pass
+        counts[pid] = n
+    return counts
+
+
 def cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
@@ -131,10 +171,10 @@ def uvicorn_workers(master: int) -> list[int]:
 def http_json(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None,
               timeout: float = 10.0) -> tuple[int, Any]:
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method,  # noqa: S310  (our own local servers)
+    req = urllib.request.Request(url, data=data, method=method,
                                  headers={"content-type": "application/json", **(headers or {})})
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
             raw = resp.read()
             return resp.status, json.loads(raw) if raw else None
     except urllib.error.HTTPError as exc:
@@ -172,7 +212,7 @@ class LoadgenRun:
             json.dump(spec, f)
         self.out_path = Path(spec_path).with_suffix(".out.json")
         self.name = name
-        self._log = open(work / f"loadgen-{name}.log", "wb")  # noqa: SIM115
+        self._log = open(work / f"loadgen-{name}.log", "wb")
         self.popen = subprocess.Popen([sys.executable, "-m", "bench.loadgen", spec_path, str(self.out_path)],
                                       cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
         # A bound on every run: the spec's duration or request timeout, plus slack.

@@ -28,15 +28,20 @@ def render(b: Bench, *, started: float, finished: float) -> str:
         f"# `make bench` — {time.strftime('%Y-%m-%d %H:%M:%S %Z', time.localtime(started))}",
         "",
         f"Machine: nproc {m.get('nproc')}, {m.get('cpu')}, {m.get('memory')} RAM; PostgreSQL {m.get('postgresql')} "
-        f"({m.get('pg_settings')}); Python {m.get('python')}; {m.get('os')}.",
+        f"({m.get('pg_settings')}); Python {m.get('python')}; {m.get('os')}; {m.get('idle_before', '')}.",
         f"API: `youth serve --workers {b.workers}` (uvicorn, YOUTH_ENV=test, fresh database), WeChat stand-in "
         f"in its own process; load from a separate asyncio process on the same machine. "
         f"Ceiling: bare FastAPI + asyncpg (`bench/ceiling.py`, {b.workers} workers, same pool size) doing only "
         "the conditional UPDATE and an INSERT, driven with the same requests right before each scenario. "
         f"Total run {finished - started:.0f}s.",
         "",
-        "| scenario | requests | req/s | p50 ms | p99 ms | ceiling req/s | ceiling p50 / p99 ms | req/s vs ceiling | notes |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "req/s = answers / (last answer − first request); p50/p99 over every request, 4xx/5xx included; "
+        "server CPU ms/req = CPU of the server's processes + PostgreSQL + the WeChat stand-in during the run, "
+        "per request; req/s vs ceiling = the API's throughput over the bare endpoint's on the same requests.",
+        "",
+        "| scenario | requests | req/s | p50 ms | p99 ms | server CPU ms/req | ceiling req/s | ceiling p50 / p99 ms "
+        "| ceiling CPU ms/req | req/s vs ceiling | notes |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in b.rows:
         s: Summary | None = row.summary
@@ -47,10 +52,12 @@ def render(b: Bench, *, started: float, finished: float) -> str:
             _num(s.rps if s else None),
             _num(s.p50_ms if s else None, "{:.1f}"),
             _num(s.p99_ms if s else None, "{:.1f}"),
+            _num(s.cpu_ms_per_request if s else None, "{:.1f}"),
             _num(c.rps if c else None),
             f"{_num(c.p50_ms, '{:.1f}')} / {_num(c.p99_ms, '{:.1f}')}" if c else "–",
+            _num(c.cpu_ms_per_request if c else None, "{:.1f}"),
             _ratio(s.rps if s else None, c.rps if c else None),
-            "; ".join(row.notes).replace("|", "/"),
+            "; ".join(n for n in row.notes if n).replace("|", "/"),
         ]) + " |")
     lines += ["", "**Targets**", ""]
     lines += [_line(t) for t in b.targets] or ["- (none measured)"]
@@ -59,6 +66,8 @@ def render(b: Bench, *, started: float, finished: float) -> str:
     failed = [c for c in b.checks if c.ok is False]
     lines += ["", f"Checks: {sum(c.ok is True for c in b.checks)} passed, {len(failed)} failed, "
                   f"{sum(c.ok is None for c in b.checks)} not measured."]
+    if b.warnings:
+        lines += ["", "**Warnings**", ""] + [f"- {w}" for w in b.warnings]
     if b.errors:
         lines += ["", "**Errors**", ""] + [f"- {e}" for e in b.errors]
     return "\n".join(lines) + "\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 import uuid
 from collections import Counter
@@ -41,8 +42,8 @@ async def ceiling(b: Bench, name: str, takes: list[tuple[str, int]], capacities:
     finally:
         await conn.close()
     reqs = [{"m": "POST", "p": "/take", "b": json.dumps({"counter": ids[k], "user": u})} for k, u in takes]
-    out = await b.load(f"ceiling-{name}", b.spec(reqs, connections=connections, port=b.ceiling_port,
-                                                 keep_body=True))
+    summary, out, _ = await b.measure(f"ceiling-{name}", b.spec(reqs, connections=connections,
+                                                                port=b.ceiling_port, keep_body=True), "ceiling")
     conn = await b.pg()
     try:
         over = await conn.fetchval("SELECT count(*) FROM ceiling.counters WHERE id = ANY($1::int[]) "
@@ -50,15 +51,22 @@ async def ceiling(b: Bench, name: str, takes: list[tuple[str, int]], capacities:
     finally:
         await conn.close()
     b.check(f"ceiling ({name})", "no counter over capacity", over == 0, f"{over} over")
-    return summarize(out), out
+    return summary, out
 
 
-def sellout_seconds(out: dict[str, Any], confirmed: Any) -> float | None:
-    """From the first request sent to the response of the last confirmed place, client side."""
+def sellout_seconds(out: dict[str, Any], confirmed: Any, who: list[Any] | None = None) -> float | None:
+    """From the first request sent to the moment the last place was given, client side: the latest of
+    each winner's first "confirmed" answer (repeats of a winner answer "confirmed" again later)."""
     if not out["results"]:
         return None
-    wins = [r[2] for r in out["results"] if confirmed(r)]
-    return (max(wins) - min(r[1] for r in out["results"])) if wins else None
+    first_win: dict[Any, float] = {}
+    for i, r in enumerate(out["results"]):
+        if confirmed(r):
+            key = who[i] if who is not None else i
+            first_win[key] = min(first_win.get(key, r[2]), r[2])
+    if not first_win:
+        return None
+    return max(first_win.values()) - min(r[1] for r in out["results"])
 
 
 # --- 4. login storm ------------------------------------------------------------------------------------
@@ -74,13 +82,11 @@ async def login_storm(b: Bench, *, logins: int = 1000, phones: int = 300, connec
     # Logins do not contend on one row: the ceiling gets one counter per person, its best case.
     ceiling_s, _ = await ceiling(b, "login", [(f"u{i}", i) for i in range(logins)],
                                  {f"u{i}": 1 for i in range(logins)}, connections=connections)
-    cpu = b.cpu_snapshot()
-    out = await b.load("login", b.spec(reqs, connections=connections, keep_body=True))
-    s = summarize(out)
+    s, out, cpu = await b.measure("login", b.spec(reqs, connections=connections, keep_body=True))
     ok = [r for r in out["results"] if r[3] == 200]
     b.check(scenario, f"{logins} logins answered 200", len(ok) == logins, s.status_text())
     b.rows.append(Row(f"{scenario}: WeChat login", s, ceiling_s,
-                      [f"{logins} logins, {connections} connections", b.cpu_note(cpu, out)]))
+                      [f"{logins} logins, {connections} connections", cpu]))
 
     # Login itself uses appid + secret only; the phone API needs the server token. Bind phones from
     # many connections so that every worker needs the token at about the same moment.
@@ -88,12 +94,10 @@ async def login_storm(b: Bench, *, logins: int = 1000, phones: int = 300, connec
     tokens = [t for t in tokens if t]
     reqs = [{"m": "POST", "p": "/api/v1/me/phone", "h": {"authorization": f"Bearer {t}"},
              "b": json.dumps({"code": f"phone:138{i:08d}:{run}"})} for i, t in enumerate(tokens)]
-    cpu = b.cpu_snapshot()
-    out2 = await b.load("phone", b.spec(reqs, connections=connections, keep_body=True))
-    s2 = summarize(out2)
+    s2, out2, cpu = await b.measure("phone", b.spec(reqs, connections=connections, keep_body=True))
     b.rows.append(Row(f"{scenario}: phone binding (server token)", s2, None,
                       [f"{len(reqs)} bindings across {b.workers} workers", codes_5xx(out2) or "no 5xx",
-                       b.cpu_note(cpu, out2)]))
+                       cpu]))
     bound = sum(1 for r in out2["results"] if r[3] == 200)
     b.check(scenario, f"{len(reqs)} phone bindings answered 200", bound == len(reqs) and len(reqs) > 0,
             s2.status_text())
@@ -120,8 +124,6 @@ async def pg_restart(b: Bench, *, duration: float = 22.0, restart_after: float =
     if pg_cluster() is None:
         b.check(scenario, "PostgreSQL restarted under load", None, "no local cluster under /etc/postgresql")
         return
-    import os
-
     if os.geteuid() != 0:
         b.check(scenario, "PostgreSQL restarted under load", None, "needs root (pg_ctlcluster)")
         return
@@ -155,11 +157,11 @@ async def pg_restart(b: Bench, *, duration: float = 22.0, restart_after: float =
     recovery = first_ok_after - restart_end if first_ok_after is not None else None
     last_bad = max((r[6] for r in after if r[3] != 200), default=None)
     steady = (last_bad - restart_end) if last_bad is not None else 0.0
-    statuses = Counter(r[3] for r in failures)
-    codes = Counter(body_of(r).get("code", "?") for r in failures if r[3] == 503)
+    codes = Counter(f"{r[3]} {body_of(r).get('code', '?')}" if r[3] > 0 else "dropped/timeout" for r in failures)
     b.rows.append(Row(scenario, s, None, [
-        f"restart took {restart_end - restart_start:.1f}s; requests during it: {len(during)}",
-        f"failures: {dict(statuses) or 'none'} codes {dict(codes) or '-'}",
+        f"{connections} clients on GET /api/v1/me; restart took {restart_end - restart_start:.1f}s, "
+        f"{len(during)} requests sent during it",
+        "failures: " + (", ".join(f"{k}×{n}" for k, n in codes.most_common()) or "none"),
         (f"failed answers p50 {fail_lat[len(fail_lat) // 2]:.0f} ms, max {fail_lat[-1]:.0f} ms"
          if fail_lat else "no failed answers"),
         f"first 200 after restart: {recovery:.2f}s" if recovery is not None else "no 200 after restart",

@@ -8,7 +8,6 @@ from, and the event posting itself stays free for editing and review.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -106,7 +105,7 @@ class EventRegistration(SQLModel, table=True):
     checked_in_by: int | None = None
     badge_number: int | None = None
     # Mutual choice: badge numbers picked (at most 3) and the contact shown to mutual matches only.
-    picks: Any = Field(default=None, sa_type=sa.JSON)
+    picks: list[int] | None = Field(default=None, sa_type=sa.JSON)
     pick_contact: str | None = Field(default=None, sa_type=Encrypted("event_registrations.pick_contact"))
     picks_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 

@@ -153,9 +153,15 @@ def unique(prefix: str = "t") -> str:
     return f"{prefix}{_RUN}{next(_seq)}"
 
 
-def make_id_number(birth: date, gender: str = "female", area: str = "530102") -> str:
-    seq = random.randrange(0, 99) * 10 + (random.choice((1, 3, 5, 7, 9)) if gender == "male"
-                                          else random.choice((0, 2, 4, 6, 8)))
+_id_seq = itertools.count(random.randrange(500))
+_AREAS = ("530102", "530103", "530111", "530112", "530114", "530181")
+
+
+def make_id_number(birth: date, gender: str = "female", area: str | None = None) -> str:
+    """A valid resident ID number, unique within the run (sequence digits come from a counter)."""
+    n = next(_id_seq)
+    seq = (n % 500) * 2 + (1 if gender == "male" else 0)
+    area = area or _AREAS[(n // 500) % len(_AREAS)]
     first17 = f"{area}{birth:%Y%m%d}{seq:03d}"
     return first17 + id_check_char(first17)
 
@@ -181,8 +187,15 @@ class Actor:
 
 
 def adult_birth(age: int = 25) -> date:
+    """A birth date of someone exactly ``age`` today (varied, so ID numbers rarely collide)."""
+    from datetime import timedelta
+
     today = date.today()
-    return date(today.year - age, 3, 15)
+    try:
+        last_birthday = today.replace(year=today.year - age)
+    except ValueError:  # 29 February
+        last_birthday = today.replace(year=today.year - age, day=28)
+    return last_birthday - timedelta(days=random.randrange(1, 300))
 
 
 class Factory:
@@ -213,6 +226,18 @@ class Factory:
             actor.profile = r.json()
         return actor
 
+    _staff_cache: dict[str, tuple[float, Actor]] = {}
+
+    async def reviewer(self) -> Actor:
+        """A moderator shared by the tests that only need someone to approve things (saves hashing)."""
+        import time
+
+        cached = Factory._staff_cache.get("moderator")
+        if cached is None or time.monotonic() - cached[0] > 600:
+            cached = (time.monotonic(), await self.staff())
+            Factory._staff_cache["moderator"] = cached
+        return cached[1]
+
     async def staff(self, role: str = "moderator") -> Actor:
         from app.db import session_scope
         from app.services import auth
@@ -241,7 +266,7 @@ class Factory:
         assert r.status_code == 201, r.text
         org_id = r.json()["id"]
         if verified:
-            staff = await self.staff()
+            staff = await self.reviewer()
             r = await self.client.post(f"/api/v1/staff/orgs/{org_id}/verify", headers=staff.headers)
             assert r.status_code == 200, r.text
         actor = await self.login(username, password, "provider")
@@ -252,7 +277,7 @@ class Factory:
         """Submit a posting for review as its provider and approve it as staff."""
         r = await self.client.post(f"/api/v1/provider/postings/{kind}/{posting_id}/submit", headers=provider.headers)
         assert r.status_code == 200, r.text
-        staff = await self.staff()
+        staff = await self.reviewer()
         r = await self.client.post(f"/api/v1/staff/reviews/{kind}/{posting_id}/approve", headers=staff.headers)
         assert r.status_code == 200, r.text
 

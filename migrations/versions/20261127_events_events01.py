@@ -2,7 +2,7 @@
 
 Revision ID: events01
 Revises: 0001
-Create Date: 2026-11-27 02:53:27.730728
+Create Date: 2026-11-27 02:53:37.845700
 """
 
 from collections.abc import Sequence
@@ -27,38 +27,6 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_event_restrictions_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', name=op.f('pk_event_restrictions'))
     )
-    op.create_table('counsellors',
-    sa.Column('org_id', sa.Integer(), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('review_flag', sa.String(length=64), nullable=True),
-    sa.Column('review_reason', sa.String(length=500), nullable=True),
-    sa.Column('reviewed_by', sa.Integer(), nullable=True),
-    sa.Column('reviewed_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('hidden_by_reports', sa.Boolean(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('display_name', sa.String(length=32), nullable=False),
-    sa.Column('gender', sa.String(length=8), nullable=False),
-    sa.Column('qualifications', sa.JSON(), nullable=False),
-    sa.Column('specialties', sa.JSON(), nullable=False),
-    sa.Column('modes', sa.JSON(), nullable=False),
-    sa.Column('languages', sa.JSON(), nullable=False),
-    sa.Column('photo_url', sa.String(length=500), nullable=True),
-    sa.Column('introduction', sa.String(length=1000), nullable=True),
-    sa.Column('tags', sa.String(length=300), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_counsellors_org_id_organisations')),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_counsellors_user_id_users'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_counsellors')),
-    sa.UniqueConstraint('user_id', name=op.f('uq_counsellors_user_id'))
-    )
-    with op.batch_alter_table('counsellors', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_counsellors_org_id'), ['org_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_counsellors_status'), ['status'], unique=False)
-
     op.create_table('events',
     sa.Column('org_id', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
@@ -105,69 +73,6 @@ def upgrade() -> None:
         batch_op.create_index('ix_events_public_start', ['status', 'starts_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_events_status'), ['status'], unique=False)
 
-    op.create_table('housing_projects',
-    sa.Column('org_id', sa.Integer(), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('review_flag', sa.String(length=64), nullable=True),
-    sa.Column('review_reason', sa.String(length=500), nullable=True),
-    sa.Column('reviewed_by', sa.Integer(), nullable=True),
-    sa.Column('reviewed_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('hidden_by_reports', sa.Boolean(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('name', sa.String(length=100), nullable=False),
-    sa.Column('district', sa.String(length=16), nullable=False),
-    sa.Column('address', sa.String(length=200), nullable=False),
-    sa.Column('lat', sa.Float(), nullable=False),
-    sa.Column('lng', sa.Float(), nullable=False),
-    sa.Column('metro_station', sa.String(length=50), nullable=True),
-    sa.Column('description', sa.Text(), nullable=False),
-    sa.Column('amenities', sa.JSON(), nullable=False),
-    sa.Column('photo_urls', sa.JSON(), nullable=False),
-    sa.Column('allocation', sa.String(length=16), nullable=False),
-    sa.Column('applications_close_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('intake_closed_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('min_age', sa.Integer(), nullable=False),
-    sa.Column('max_age', sa.Integer(), nullable=False),
-    sa.Column('require_no_home', sa.Boolean(), nullable=False),
-    sa.Column('graduated_within_years', sa.Integer(), nullable=True),
-    sa.Column('require_work_in_kunming', sa.Boolean(), nullable=False),
-    sa.Column('min_rent_fen', sa.Integer(), nullable=True),
-    sa.Column('max_rent_fen', sa.Integer(), nullable=True),
-    sa.Column('units_total', sa.Integer(), nullable=False),
-    sa.Column('units_available', sa.Integer(), nullable=False),
-    sa.Column('units_remaining', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_housing_projects_org_id_organisations')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_housing_projects'))
-    )
-    with op.batch_alter_table('housing_projects', schema=None) as batch_op:
-        batch_op.create_index('ix_housing_projects_district', ['status', 'district', 'min_rent_fen'], unique=False)
-        batch_op.create_index('ix_housing_projects_geo', ['status', 'lat', 'lng'], unique=False)
-        batch_op.create_index(batch_op.f('ix_housing_projects_org_id'), ['org_id'], unique=False)
-        batch_op.create_index('ix_housing_projects_public_newest', ['status', 'published_at', 'id'], unique=False)
-        batch_op.create_index('ix_housing_projects_public_rent', ['status', 'min_rent_fen', 'id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_housing_projects_status'), ['status'], unique=False)
-
-    op.create_table('counselling_slots',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('counsellor_id', sa.Integer(), nullable=False),
-    sa.Column('org_id', sa.Integer(), nullable=False),
-    sa.Column('starts_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('ends_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['counsellor_id'], ['counsellors.id'], name=op.f('fk_counselling_slots_counsellor_id_counsellors')),
-    sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_counselling_slots_org_id_organisations')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_counselling_slots'))
-    )
-    with op.batch_alter_table('counselling_slots', schema=None) as batch_op:
-        batch_op.create_index('ix_counselling_slots_counsellor_start', ['counsellor_id', 'starts_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_counselling_slots_org_id'), ['org_id'], unique=False)
-        batch_op.create_index('uq_counselling_slots_live_start', ['counsellor_id', 'starts_at'], unique=True, sqlite_where=sa.text("status IN ('free', 'booked')"), postgresql_where=sa.text("status IN ('free', 'booked')"))
-
     op.create_table('event_quotas',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('event_id', sa.Integer(), nullable=False),
@@ -194,7 +99,7 @@ def upgrade() -> None:
     sa.Column('checked_in_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('checked_in_by', sa.Integer(), nullable=True),
     sa.Column('badge_number', sa.Integer(), nullable=True),
-    sa.Column('picks', sa.JSON(), nullable=False),
+    sa.Column('picks', sa.JSON(), nullable=True),
     sa.Column('pick_contact', sa.Text(), nullable=True),
     sa.Column('picks_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_event_registrations_event_id_events'), ondelete='CASCADE'),
@@ -208,195 +113,11 @@ def upgrade() -> None:
         batch_op.create_index('ix_event_registrations_user', ['user_id', 'status'], unique=False)
         batch_op.create_index('uq_event_registrations_active', ['event_id', 'user_id'], unique=True, postgresql_where=sa.text("status IN ('confirmed', 'waitlisted')"), sqlite_where=sa.text("status IN ('confirmed', 'waitlisted')"))
 
-    op.create_table('housing_favourites',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('project_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['project_id'], ['housing_projects.id'], name=op.f('fk_housing_favourites_project_id_housing_projects'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_housing_favourites_user_id_users'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_housing_favourites')),
-    sa.UniqueConstraint('user_id', 'project_id', name=op.f('uq_housing_favourites_user_id_project_id'))
-    )
-    with op.batch_alter_table('housing_favourites', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_housing_favourites_project_id'), ['project_id'], unique=False)
-
-    op.create_table('housing_lotteries',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('project_id', sa.Integer(), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('entries', sa.JSON(), nullable=False),
-    sa.Column('list_sha256', sa.String(length=64), nullable=False),
-    sa.Column('frozen_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('frozen_by', sa.Integer(), nullable=True),
-    sa.Column('seed', sa.String(length=200), nullable=True),
-    sa.Column('seed_source', sa.String(length=200), nullable=True),
-    sa.Column('seed_set_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('seed_set_by', sa.Integer(), nullable=True),
-    sa.Column('round', sa.Integer(), nullable=False),
-    sa.Column('order', sa.JSON(), nullable=True),
-    sa.Column('drawn_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('drawn_by', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['project_id'], ['housing_projects.id'], name=op.f('fk_housing_lotteries_project_id_housing_projects'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_housing_lotteries')),
-    sa.UniqueConstraint('project_id', name=op.f('uq_housing_lotteries_project_id'))
-    )
-    op.create_table('housing_lottery_draws',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('project_id', sa.Integer(), nullable=False),
-    sa.Column('round', sa.Integer(), nullable=False),
-    sa.Column('seed', sa.String(length=200), nullable=False),
-    sa.Column('seed_source', sa.String(length=200), nullable=True),
-    sa.Column('order', sa.JSON(), nullable=False),
-    sa.Column('reason', sa.String(length=500), nullable=True),
-    sa.Column('drawn_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('drawn_by', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['project_id'], ['housing_projects.id'], name=op.f('fk_housing_lottery_draws_project_id_housing_projects'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_housing_lottery_draws')),
-    sa.UniqueConstraint('project_id', 'round', name=op.f('uq_housing_lottery_draws_project_id_round'))
-    )
-    op.create_table('housing_unit_types',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('project_id', sa.Integer(), nullable=False),
-    sa.Column('layout', sa.String(length=16), nullable=False),
-    sa.Column('name', sa.String(length=50), nullable=True),
-    sa.Column('area_sqm', sa.Float(), nullable=False),
-    sa.Column('rent_fen', sa.Integer(), nullable=False),
-    sa.Column('deposit_fen', sa.Integer(), nullable=False),
-    sa.Column('total_units', sa.Integer(), nullable=False),
-    sa.Column('available_units', sa.Integer(), nullable=False),
-    sa.Column('taken_units', sa.Integer(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint('available_units <= total_units', name=op.f('ck_housing_unit_types_available_within_total')),
-    sa.CheckConstraint('taken_units <= available_units', name=op.f('ck_housing_unit_types_not_over_allocated')),
-    sa.ForeignKeyConstraint(['project_id'], ['housing_projects.id'], name=op.f('fk_housing_unit_types_project_id_housing_projects'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_housing_unit_types'))
-    )
-    with op.batch_alter_table('housing_unit_types', schema=None) as batch_op:
-        batch_op.create_index('ix_housing_unit_types_search', ['project_id', 'layout', 'rent_fen'], unique=False)
-
-    op.create_table('counselling_bookings',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('slot_id', sa.Integer(), nullable=False),
-    sa.Column('counsellor_id', sa.Integer(), nullable=False),
-    sa.Column('org_id', sa.Integer(), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('starts_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('ends_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('mode', sa.String(length=16), nullable=False),
-    sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('nickname', sa.String(length=16), nullable=True),
-    sa.Column('age_band', sa.String(length=8), nullable=False),
-    sa.Column('intake', sa.Text(), nullable=False),
-    sa.Column('risk_flag', sa.Boolean(), nullable=False),
-    sa.Column('late_change', sa.Boolean(), nullable=False),
-    sa.Column('reschedule_count', sa.Integer(), nullable=False),
-    sa.Column('cancelled_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('cancel_reason', sa.String(length=500), nullable=True),
-    sa.Column('attendance_marked_by', sa.Integer(), nullable=True),
-    sa.Column('attendance_marked_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['counsellor_id'], ['counsellors.id'], name=op.f('fk_counselling_bookings_counsellor_id_counsellors')),
-    sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_counselling_bookings_org_id_organisations')),
-    sa.ForeignKeyConstraint(['slot_id'], ['counselling_slots.id'], name=op.f('fk_counselling_bookings_slot_id_counselling_slots')),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_counselling_bookings_user_id_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_counselling_bookings'))
-    )
-    with op.batch_alter_table('counselling_bookings', schema=None) as batch_op:
-        batch_op.create_index('ix_counselling_bookings_counsellor_start', ['counsellor_id', 'starts_at'], unique=False)
-        batch_op.create_index('ix_counselling_bookings_org_start', ['org_id', 'starts_at'], unique=False)
-        batch_op.create_index('ix_counselling_bookings_user_status', ['user_id', 'status', 'starts_at'], unique=False)
-        batch_op.create_index('uq_counselling_bookings_holding_slot', ['slot_id'], unique=True, sqlite_where=sa.text("status IN ('booked', 'attended', 'no_show')"), postgresql_where=sa.text("status IN ('booked', 'attended', 'no_show')"))
-
-    op.create_table('housing_applications',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('number', sa.String(length=32), nullable=False),
-    sa.Column('project_id', sa.Integer(), nullable=False),
-    sa.Column('unit_type_id', sa.Integer(), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('status_reason', sa.String(length=500), nullable=True),
-    sa.Column('draw_position', sa.Integer(), nullable=True),
-    sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('offered_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('offer_expires_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('responded_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['project_id'], ['housing_projects.id'], name=op.f('fk_housing_applications_project_id_housing_projects'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['unit_type_id'], ['housing_unit_types.id'], name=op.f('fk_housing_applications_unit_type_id_housing_unit_types')),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_housing_applications_user_id_users'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_housing_applications')),
-    sa.UniqueConstraint('number', name=op.f('uq_housing_applications_number'))
-    )
-    with op.batch_alter_table('housing_applications', schema=None) as batch_op:
-        batch_op.create_index('ix_housing_applications_offer_due', ['status', 'offer_expires_at'], unique=False)
-        batch_op.create_index('ix_housing_applications_project_status', ['project_id', 'status', 'id'], unique=False)
-        batch_op.create_index('ix_housing_applications_user_status', ['user_id', 'status'], unique=False)
-        batch_op.create_index('uq_housing_applications_active', ['user_id', 'project_id'], unique=True, sqlite_where=sa.text("status IN ('submitted', 'eligible', 'offered', 'accepted')"), postgresql_where=sa.text("status IN ('submitted', 'eligible', 'offered', 'accepted')"))
-
-    op.create_table('counselling_notes',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('booking_id', sa.Integer(), nullable=False),
-    sa.Column('author_id', sa.Integer(), nullable=False),
-    sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_counselling_notes_author_id_users')),
-    sa.ForeignKeyConstraint(['booking_id'], ['counselling_bookings.id'], name=op.f('fk_counselling_notes_booking_id_counselling_bookings')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_counselling_notes')),
-    sa.UniqueConstraint('booking_id', 'author_id', name=op.f('uq_counselling_notes_booking_id_author_id'))
-    )
-    op.create_table('housing_application_events',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('application_id', sa.Integer(), nullable=False),
-    sa.Column('from_status', sa.String(length=16), nullable=True),
-    sa.Column('to_status', sa.String(length=16), nullable=False),
-    sa.Column('reason', sa.String(length=500), nullable=True),
-    sa.Column('actor_role', sa.String(length=16), nullable=True),
-    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['application_id'], ['housing_applications.id'], name=op.f('fk_housing_application_events_application_id_housing_applications'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_housing_application_events'))
-    )
-    with op.batch_alter_table('housing_application_events', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_housing_application_events_application_id'), ['application_id'], unique=False)
-
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table('housing_application_events', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_housing_application_events_application_id'))
-
-    op.drop_table('housing_application_events')
-    op.drop_table('counselling_notes')
-    with op.batch_alter_table('housing_applications', schema=None) as batch_op:
-        batch_op.drop_index('uq_housing_applications_active', sqlite_where=sa.text("status IN ('submitted', 'eligible', 'offered', 'accepted')"), postgresql_where=sa.text("status IN ('submitted', 'eligible', 'offered', 'accepted')"))
-        batch_op.drop_index('ix_housing_applications_user_status')
-        batch_op.drop_index('ix_housing_applications_project_status')
-        batch_op.drop_index('ix_housing_applications_offer_due')
-
-    op.drop_table('housing_applications')
-    with op.batch_alter_table('counselling_bookings', schema=None) as batch_op:
-        batch_op.drop_index('uq_counselling_bookings_holding_slot', sqlite_where=sa.text("status IN ('booked', 'attended', 'no_show')"), postgresql_where=sa.text("status IN ('booked', 'attended', 'no_show')"))
-        batch_op.drop_index('ix_counselling_bookings_user_status')
-        batch_op.drop_index('ix_counselling_bookings_org_start')
-        batch_op.drop_index('ix_counselling_bookings_counsellor_start')
-
-    op.drop_table('counselling_bookings')
-    with op.batch_alter_table('housing_unit_types', schema=None) as batch_op:
-        batch_op.drop_index('ix_housing_unit_types_search')
-
-    op.drop_table('housing_unit_types')
-    op.drop_table('housing_lottery_draws')
-    op.drop_table('housing_lotteries')
-    with op.batch_alter_table('housing_favourites', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_housing_favourites_project_id'))
-
-    op.drop_table('housing_favourites')
     with op.batch_alter_table('event_registrations', schema=None) as batch_op:
         batch_op.drop_index('uq_event_registrations_active', postgresql_where=sa.text("status IN ('confirmed', 'waitlisted')"), sqlite_where=sa.text("status IN ('confirmed', 'waitlisted')"))
         batch_op.drop_index('ix_event_registrations_user')
@@ -405,21 +126,6 @@ def downgrade() -> None:
 
     op.drop_table('event_registrations')
     op.drop_table('event_quotas')
-    with op.batch_alter_table('counselling_slots', schema=None) as batch_op:
-        batch_op.drop_index('uq_counselling_slots_live_start', sqlite_where=sa.text("status IN ('free', 'booked')"), postgresql_where=sa.text("status IN ('free', 'booked')"))
-        batch_op.drop_index(batch_op.f('ix_counselling_slots_org_id'))
-        batch_op.drop_index('ix_counselling_slots_counsellor_start')
-
-    op.drop_table('counselling_slots')
-    with op.batch_alter_table('housing_projects', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_housing_projects_status'))
-        batch_op.drop_index('ix_housing_projects_public_rent')
-        batch_op.drop_index('ix_housing_projects_public_newest')
-        batch_op.drop_index(batch_op.f('ix_housing_projects_org_id'))
-        batch_op.drop_index('ix_housing_projects_geo')
-        batch_op.drop_index('ix_housing_projects_district')
-
-    op.drop_table('housing_projects')
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_events_status'))
         batch_op.drop_index('ix_events_public_start')
@@ -427,10 +133,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_events_district'))
 
     op.drop_table('events')
-    with op.batch_alter_table('counsellors', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_counsellors_status'))
-        batch_op.drop_index(batch_op.f('ix_counsellors_org_id'))
-
-    op.drop_table('counsellors')
     op.drop_table('event_restrictions')
     # ### end Alembic commands ###

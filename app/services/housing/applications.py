@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import errors
+from app import errors, ratelimit, security
 from app.config import get_settings
 from app.deps import Principal
 from app.pagination import Page, decode_cursor, encode_cursor
@@ -54,6 +54,19 @@ from models.housing import (
 )
 
 # --- the young person's side ------------------------------------------------------------------------
+
+
+async def limit_applications(authorization: str | None) -> None:
+    """Per-person rate limit on applying. Runs before the request's own session touches the database
+    (on SQLite a second connection would wait for the first one's write lock)."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        return
+    try:
+        user_id = int(security.decode_access_token(authorization[7:].strip())["sub"])
+    except (errors.AppError, KeyError, ValueError):
+        return  # the authentication dependency answers for a bad token
+    await ratelimit.hit(f"housing_apply:{user_id}", limit=get_settings().housing_apply_per_minute,
+                        window_seconds=60)
 
 
 async def apply(session: AsyncSession, *, actor: Principal, project_id: int, unit_type_id: int,
@@ -389,6 +402,6 @@ async def count_by_status(session: AsyncSession, project_ids: list[int]) -> dict
     if project_ids:
         rows = await session.execute(select(APP.project_id, APP.status, func.count())
                                      .where(APP.project_id.in_(project_ids)).group_by(APP.project_id, APP.status))
-        for pid, status, n in rows.tuples():
+        for pid, status, n in rows.all():
             out[pid][status] = n
     return out

@@ -153,7 +153,7 @@ async def org_names(session: AsyncSession, org_ids: Iterable[int]) -> dict[int, 
     if not ids:
         return {}
     rows = await session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids)))
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 async def lock_project(session: AsyncSession, project_id: int) -> HousingProject:

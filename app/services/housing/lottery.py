@@ -155,6 +155,13 @@ async def _run_draw(session: AsyncSession, actor: Principal, project: HousingPro
     await session.flush()
     offered = await fill(session, project, now)
     await sync_project(session, project)
+    for app in apps:  # the offered ones were told by their offer
+        if app.status == "eligible" and app.draw_position is not None:
+            notifications.notify(
+                session, user_id=app.user_id, kind="housing.lottery_waiting", title="住房摇号结果",
+                body=f"「{project.name}」已完成摇号，您的顺序为第 {app.draw_position} 位；有房源空出时将按顺序依次通知。",
+                data={"application_id": app.id, "project_id": project.id},
+            )
     return offered
 
 

@@ -45,7 +45,7 @@ async def provider_view(session: AsyncSession, projects: Sequence[HousingProject
     lotteries: dict[int, str] = {}
     if ids:
         lotteries = dict((await session.execute(select(HousingLottery.project_id, HousingLottery.status)
-                                                .where(HousingLottery.project_id.in_(ids)))).tuples().all())
+                                                .where(HousingLottery.project_id.in_(ids)))).all())
     return [ProviderProject(
         id=p.id, org_id=p.org_id, name=p.name, district=p.district, address=p.address, lat=p.lat, lng=p.lng,
         metro_station=p.metro_station, description=p.description, amenities=list(p.amenities or []),

@@ -106,87 +106,88 @@ async def search(
         conds.append(or_(P.name.contains(q, autoescape=True), P.address.contains(q, autoescape=True),
                          P.metro_station.contains(q, autoescape=True)))
 
-    distances: dict[int, float] = {}
-    if origin is None:
-        rows, nxt = await _search_sql(session, conds, sort, cursor, limit)
-    else:
-        rows, nxt, distances = await _search_near(session, conds, origin, radius_km, sort, cursor, limit)
+    rows, nxt, distances = await _page(session, conds, sort, origin, radius_km, cursor, limit)
     return Page(items=await cards(session, rows, viewer, distances), next_cursor=nxt)
 
 
-async def _search_sql(session: AsyncSession, conds: list[Any], sort: str, cursor: str | None, limit: int
-                      ) -> tuple[list[HousingProject], str | None]:
+KM_PER_DEGREE = 6371.0088 * math.pi / 180
+
+
+def _planar_km2(origin: tuple[float, float]) -> Any:
+    """Squared distance in km² on a plane tangent at the origin: arithmetic only, so SQLite and
+    PostgreSQL both sort by it (from the covering geo index). Within the 50 km search radius it
+    differs from the haversine distance by well under 1 %; the exact distance is computed in Python."""
+    lat0, lng0 = origin
+    kx = KM_PER_DEGREE * max(0.01, math.cos(math.radians(lat0)))
+    dx = (P.lng - lng0) * kx
+    dy = (P.lat - lat0) * KM_PER_DEGREE
+    return dx * dx + dy * dy
+
+
+async def _page(session: AsyncSession, conds: list[Any], sort: str, origin: tuple[float, float] | None,
+                radius_km: float, cursor: str | None, limit: int
+                ) -> tuple[list[HousingProject], str | None, dict[int, float]]:
+    """Keyset pagination with the order in SQL. A first query reads only (id, sort key, position) —
+    from a covering index where it can — and the full rows are loaded for the page alone."""
+    conds = list(conds)
+    if origin is not None:
+        lat, lng = origin
+        # Bounding box for the index, then the planar circle with a margin; the exact haversine
+        # check below drops the few in the margin that are outside the radius.
+        dlat = radius_km / KM_PER_DEGREE
+        dlng = radius_km / (KM_PER_DEGREE * max(0.01, math.cos(math.radians(lat))))
+        conds += [P.lat.between(lat - dlat, lat + dlat), P.lng.between(lng - dlng, lng + dlng),
+                  _planar_km2(origin) <= (radius_km * 1.02) ** 2]
+    if sort == "distance":
+        key, descending = _planar_km2(origin), False
+    elif sort == "newest":
+        key, descending = P.published_at, True
+    else:
+        key, descending = P.min_rent_fen, sort == "rent_desc"
+
     after = decode_cursor(cursor, "s", "k", "i")
     if after and after["s"] != sort:
         raise errors.InvalidCursor()
-    stmt = select(P).where(*conds)
     try:
-        if sort == "newest":
-            stmt = stmt.order_by(P.published_at.desc(), P.id.desc())
-            if after:
-                at, last = datetime.fromisoformat(after["k"]), int(after["i"])
-                stmt = stmt.where(or_(P.published_at < at, and_(P.published_at == at, P.id < last)))
-        elif sort == "rent":
-            stmt = stmt.order_by(P.min_rent_fen.asc(), P.id.asc())
-            if after:
-                rent, last = int(after["k"]), int(after["i"])
-                stmt = stmt.where(or_(P.min_rent_fen > rent, and_(P.min_rent_fen == rent, P.id > last)))
-        else:  # rent_desc
-            stmt = stmt.order_by(P.min_rent_fen.desc(), P.id.desc())
-            if after:
-                rent, last = int(after["k"]), int(after["i"])
-                stmt = stmt.where(or_(P.min_rent_fen < rent, and_(P.min_rent_fen == rent, P.id < last)))
+        mark = None
+        if after:
+            value = after["k"]
+            mark = (datetime.fromisoformat(value) if sort == "newest" else
+                    float(value) if sort == "distance" else int(value), int(after["i"]))
     except (TypeError, ValueError):
         raise errors.InvalidCursor()
-    rows = list((await session.execute(stmt.limit(limit + 1))).scalars())
+
+    ordering = (key.desc(), P.id.desc()) if descending else (key.asc(), P.id.asc())
+    batch = limit + 1 + (8 if origin is not None else 0)
+    picked: list[tuple[int, Any, float | None]] = []
+    for _ in range(20):  # more than one round only when many rows sit in the margin of the circle
+        stmt = select(P.id, key, P.lat, P.lng).where(*conds).order_by(*ordering).limit(batch)
+        if mark is not None:
+            k, i = mark
+            beyond = (or_(key < k, and_(key == k, P.id < i)) if descending
+                      else or_(key > k, and_(key == k, P.id > i)))
+            stmt = stmt.where(beyond)
+        rows = (await session.execute(stmt)).all()
+        for pid, k, plat, plng in rows:
+            d = haversine_km(origin[0], origin[1], plat, plng) if origin is not None else None
+            if d is None or d <= radius_km:
+                picked.append((pid, k, d))
+        if len(picked) > limit or len(rows) < batch:
+            break
+        mark = (rows[-1][1], rows[-1][0])
     nxt = None
-    if len(rows) > limit:
-        last_row = rows[limit - 1]
-        key: Any = last_row.published_at.isoformat() if sort == "newest" else last_row.min_rent_fen
-        nxt = encode_cursor({"s": sort, "k": key, "i": last_row.id})
-    return rows[:limit], nxt
-
-
-async def _search_near(session: AsyncSession, conds: list[Any], origin: tuple[float, float], radius_km: float,
-                       sort: str, cursor: str | None, limit: int
-                       ) -> tuple[list[HousingProject], str | None, dict[int, float]]:
-    lat, lng = origin
-    dlat = radius_km / 111.0
-    dlng = radius_km / (111.0 * max(0.01, math.cos(math.radians(lat))))
-    # Light rows inside the bounding box; exact distance and order in Python, full rows for one page.
-    stmt = select(P.id, P.lat, P.lng, P.min_rent_fen, P.published_at).where(
-        *conds, P.lat.between(lat - dlat, lat + dlat), P.lng.between(lng - dlng, lng + dlng))
-    keyed: list[tuple[tuple[float, ...], int, float]] = []
-    for pid, plat, plng, rent, published in (await session.execute(stmt)).tuples():
-        d = haversine_km(lat, lng, plat, plng)
-        if d > radius_km:
-            continue
-        if sort == "distance":
-            key: tuple[float, ...] = (round(d, 6), pid)
-        elif sort == "rent":
-            key = (rent or 0, pid)
-        elif sort == "rent_desc":
-            key = (-(rent or 0), -pid)
-        else:
-            key = (-(published.timestamp() if published else 0.0), -pid)
-        keyed.append((key, pid, d))
-    keyed.sort()
-    after = decode_cursor(cursor, "s", "k")
-    if after:
-        if after["s"] != sort or not isinstance(after["k"], list) or len(after["k"]) != 2:
-            raise errors.InvalidCursor()
-        try:
-            mark = (float(after["k"][0]), float(after["k"][1]))
-        except (TypeError, ValueError):
-            raise errors.InvalidCursor()
-        keyed = [row for row in keyed if row[0] > mark]
-    page = keyed[:limit]
-    nxt = encode_cursor({"s": sort, "k": list(page[-1][0])}) if len(keyed) > limit else None
-    ids = [pid for _, pid, _ in page]
+    if len(picked) > limit:
+        _, k, _ = last = picked[limit - 1]
+        nxt = encode_cursor({"s": sort, "k": k.isoformat() if sort == "newest" else k, "i": last[0]})
+    page = picked[:limit]
+    if sort == "distance":
+        page.sort(key=lambda r: (r[2], r[0]))  # exact order within the page
+    ids = [pid for pid, _, _ in page]
     by_id: dict[int, HousingProject] = {}
     if ids:
         by_id = {p.id: p for p in (await session.execute(select(P).where(P.id.in_(ids)))).scalars()}
-    return [by_id[i] for i in ids if i in by_id], nxt, {pid: d for _, pid, d in page}
+    distances = {pid: d for pid, _, d in page if d is not None}
+    return [by_id[i] for i in ids if i in by_id], nxt, distances
 
 
 async def cards(session: AsyncSession, rows: Sequence[HousingProject], viewer: Principal | None,

@@ -1,19 +1,13 @@
-"""Counselling (青少年心理健康服务): counsellor profiles, slots, private bookings, session notes, staff counts.
-
-Privacy: the intake and notes are decrypted only for the booking's own centre (notes: their author) and
-the person; every such read is audited without content; staff get counts. Anyone else gets 404.
-Concurrency: a slot goes to whoever flips it free → booked first (one conditional UPDATE, backed by a
-unique partial index on bookings); a person's own booking changes queue on their user row, so the
-overlap and upcoming-count checks see each other's results.
-"""
+"""Bookings: the person's (book, cancel, reschedule, see) and the centre's (day list, intake,
+cancel, attendance, notes). See the package docstring for the privacy and concurrency rules."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import and_, case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,31 +17,26 @@ from app.config import get_settings
 from app.deps import Principal
 from app.pagination import Page, decode_cursor, encode_cursor
 from app.schemas.counselling import (
-    SPECIALTY_LABELS,
     BookingIn,
     BookingOwnDetail,
     BookingPublic,
     CentreBooking,
     CentreBookingDetail,
     CentreCancelIn,
-    CounsellingStats,
     CounsellorBrief,
-    CounsellorIn,
-    CounsellorOwn,
-    CounsellorPublic,
-    CounsellorUpdate,
-    CrisisResource,
     IntakeOut,
     NotePublic,
-    SlotIn,
-    SlotOwn,
-    SlotPatternIn,
-    SlotPatternResult,
-    SlotPublic,
 )
 from app.services import audit, moderation, notifications
-from app.services.moderation import PostingKind
-from app.validators import SHANGHAI, age_on
+from app.services.counselling.common import (
+    BOOKING,
+    age_band,
+    crisis_resources,
+    hours_text,
+    local,
+    local_day_bounds,
+    overlaps,
+)
 from models.accounts import User
 from models.base import utcnow
 from models.counselling import (
@@ -57,338 +46,7 @@ from models.counselling import (
     CounsellingSlot,
     Counsellor,
 )
-from models.orgs import Organisation, OrgMember
-
-KIND = moderation.register(PostingKind(
-    kind="counsellor", model=Counsellor, org_kinds=("counselling_center",), title_field="display_name",
-    # The photo is checked and re-reviewed like text: a new picture is new public content.
-    text_fields=("display_name", "qualifications", "introduction", "languages", "photo_url"), label="咨询师",
-))
-
-BOOKING = "counselling_booking"  # audit target kind
-MAX_SLOT_RANGE = timedelta(days=62)
-MAX_SLOTS_AHEAD = timedelta(days=180)
-MAX_PATTERN_SLOTS = 500
-
-
-# --- time and small helpers ------------------------------------------------------------------------
-
-
-def to_utc(value: datetime) -> datetime:
-    """A client's time: with an offset as given, without one as Asia/Shanghai wall-clock time."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=SHANGHAI)
-    return value.astimezone(UTC)
-
-
-def local(value: datetime) -> datetime:
-    return value.astimezone(SHANGHAI)
-
-
-def local_day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(first, time.min, SHANGHAI).astimezone(UTC)
-    end = datetime.combine(last + timedelta(days=1), time.min, SHANGHAI).astimezone(UTC)
-    return start, end
-
-
-def age_band(birth: date, on: date) -> str:
-    age = age_on(birth, on)
-    for upper, band in ((13, "<14"), (17, "14-17"), (24, "18-24"), (29, "25-29"), (35, "30-35")):
-        if age <= upper:
-            return band
-    return ">35"
-
-
-def _hours(value: float) -> str:
-    return f"{value:g}"
-
-
-def tags_for(specialties: list[str], modes: list[str]) -> str:
-    return "|" + "".join(f"s:{s}|" for s in specialties) + "".join(f"m:{m}|" for m in modes)
-
-
-def _crisis() -> list[CrisisResource]:
-    return [CrisisResource(**r) for r in get_settings().crisis_resources]
-
-
-def _range(start: datetime | None, end: datetime | None, default_start: datetime,
-           default_len: timedelta) -> tuple[datetime, datetime]:
-    lo = to_utc(start) if start else default_start
-    hi = to_utc(end) if end else lo + default_len
-    if hi <= lo:
-        raise errors.ValidationFailed(fields={"to": "结束时间应晚于开始时间"})
-    if hi - lo > MAX_SLOT_RANGE:
-        raise errors.ValidationFailed(fields={"to": "一次最多查询 62 天"})
-    return lo, hi
-
-
-# --- counsellor profiles (the centre) -------------------------------------------------------------
-
-
-async def _check_account(session: AsyncSession, actor: Principal, user_id: int, counsellor_id: int | None) -> None:
-    member = (await session.execute(
-        select(OrgMember.id).where(OrgMember.user_id == user_id, OrgMember.org_id == actor.org_id))).first()
-    if member is None:
-        raise errors.ValidationFailed(fields={"user_id": "该账号不是本机构的成员"})
-    other = (await session.execute(select(Counsellor.id).where(Counsellor.user_id == user_id))).scalar()
-    if other is not None and other != counsellor_id:
-        raise errors.ValidationFailed(fields={"user_id": "该账号已关联其他咨询师"})
-
-
-async def _flush_linked(session: AsyncSession) -> None:
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:  # two profiles linked to one account at the same moment
-        raise errors.ValidationFailed(fields={"user_id": "该账号已关联其他咨询师"})
-
-
-async def create_counsellor(session: AsyncSession, *, actor: Principal, data: CounsellorIn) -> CounsellorOwn:
-    moderation.require_org_kind(actor, KIND)
-    if data.user_id is not None:
-        await _check_account(session, actor, data.user_id, None)
-    obj = Counsellor(org_id=actor.org_id, tags=tags_for(data.specialties, data.modes), **data.model_dump())
-    session.add(obj)
-    await _flush_linked(session)
-    await audit.record(session, actor=actor, action="counsellor.create", target_kind=KIND.kind, target_id=obj.id)
-    return (await _own_views(session, [obj]))[0]
-
-
-async def update_counsellor(session: AsyncSession, *, actor: Principal, counsellor_id: int, data: CounsellorUpdate
-                            ) -> CounsellorOwn:
-    moderation.require_org_kind(actor, KIND)
-    obj = await moderation.load_own(session, actor, KIND, counsellor_id, for_update=True)
-    changes = {k: v for k, v in data.model_dump(exclude_unset=True).items() if getattr(obj, k) != v}
-    if changes.get("user_id") is not None:
-        await _check_account(session, actor, changes["user_id"], obj.id)
-    for key, value in changes.items():
-        setattr(obj, key, value)
-    obj.tags = tags_for(obj.specialties, obj.modes)
-    await _flush_linked(session)
-    await moderation.after_edit(session, actor=actor, kind=KIND, obj=obj, changed=set(changes))
-    return (await _own_views(session, [obj]))[0]
-
-
-async def own_counsellors(session: AsyncSession, *, actor: Principal, cursor: str | None, limit: int
-                          ) -> Page[CounsellorOwn]:
-    stmt = select(Counsellor).where(Counsellor.org_id == actor.org_id).order_by(Counsellor.id).limit(limit + 1)
-    after = decode_cursor(cursor, "id")
-    if after:
-        stmt = stmt.where(Counsellor.id > int(after["id"]))
-    rows = list((await session.execute(stmt)).scalars())
-    nxt = encode_cursor({"id": rows[limit - 1].id}) if len(rows) > limit else None
-    return Page(items=await _own_views(session, rows[:limit]), next_cursor=nxt)
-
-
-async def own_counsellor(session: AsyncSession, *, actor: Principal, counsellor_id: int) -> CounsellorOwn:
-    obj = await moderation.load_own(session, actor, KIND, counsellor_id)
-    return (await _own_views(session, [obj]))[0]
-
-
-async def _next_free(session: AsyncSession, ids: list[int], now: datetime) -> dict[int, datetime]:
-    if not ids:
-        return {}
-    earliest = now + timedelta(hours=get_settings().counselling_min_notice_hours)
-    rows = await session.execute(
-        select(CounsellingSlot.counsellor_id, func.min(CounsellingSlot.starts_at))
-        .where(CounsellingSlot.counsellor_id.in_(ids), CounsellingSlot.status == "free",
-               CounsellingSlot.starts_at >= earliest)
-        .group_by(CounsellingSlot.counsellor_id)
-    )
-    # min() over a column comes back untyped on SQLite: normalise to aware UTC.
-    out = {}
-    for cid, at in rows.all():
-        at = datetime.fromisoformat(at) if isinstance(at, str) else at
-        out[cid] = local(at if at.tzinfo else at.replace(tzinfo=UTC))
-    return out
-
-
-def _public_fields(obj: Counsellor, org_name: str | None, next_free: datetime | None) -> dict[str, Any]:
-    return dict(
-        id=obj.id, org_id=obj.org_id, org_name=org_name, display_name=obj.display_name, gender=obj.gender,
-        qualifications=obj.qualifications, specialties=obj.specialties,
-        specialty_labels=[SPECIALTY_LABELS.get(s, s) for s in obj.specialties], modes=obj.modes,
-        languages=obj.languages, photo_url=obj.photo_url, introduction=obj.introduction, next_free_at=next_free,
-    )
-
-
-async def _own_views(session: AsyncSession, rows: list[Counsellor]) -> list[CounsellorOwn]:
-    nxt = await _next_free(session, [c.id for c in rows], utcnow())
-    return [CounsellorOwn(
-        **_public_fields(c, None, nxt.get(c.id)), status=c.status, review_flag=c.review_flag,
-        review_reason=c.review_reason, hidden_by_reports=c.hidden_by_reports, user_id=c.user_id,
-        created_at=c.created_at, updated_at=c.updated_at,
-    ) for c in rows]
-
-
-# --- slots (the centre) ----------------------------------------------------------------------------
-
-
-def _overlaps(start: datetime, end: datetime, taken: list[tuple[datetime, datetime]]) -> bool:
-    return any(s < end and start < e for s, e in taken)
-
-
-async def _live_slots(session: AsyncSession, counsellor_id: int, lo: datetime, hi: datetime
-                      ) -> list[tuple[datetime, datetime]]:
-    rows = await session.execute(
-        select(CounsellingSlot.starts_at, CounsellingSlot.ends_at).where(
-            CounsellingSlot.counsellor_id == counsellor_id, CounsellingSlot.status.in_(("free", "booked")),
-            CounsellingSlot.starts_at < hi, CounsellingSlot.ends_at > lo)
-    )
-    return [(s, e) for s, e in rows.all()]
-
-
-def _slot_own(slot: CounsellingSlot, booking_id: int | None = None) -> SlotOwn:
-    return SlotOwn(id=slot.id, counsellor_id=slot.counsellor_id, starts_at=local(slot.starts_at),
-                   ends_at=local(slot.ends_at), status=slot.status, booking_id=booking_id)
-
-
-async def create_slot(session: AsyncSession, *, actor: Principal, counsellor_id: int, data: SlotIn,
-                      now: datetime | None = None) -> SlotOwn:
-    now = now or utcnow()
-    moderation.require_org_kind(actor, KIND)
-    # The counsellor row lock queues concurrent slot requests for one counsellor, so they cannot overlap.
-    counsellor = await moderation.load_own(session, actor, KIND, counsellor_id, for_update=True)
-    start = to_utc(data.starts_at)
-    end = start + timedelta(minutes=data.duration_minutes)
-    if start <= now:
-        raise errors.ValidationFailed(fields={"starts_at": "开始时间应在将来"})
-    if start > now + MAX_SLOTS_AHEAD:
-        raise errors.ValidationFailed(fields={"starts_at": "最多只能发布未来 180 天内的时段"})
-    if _overlaps(start, end, await _live_slots(session, counsellor.id, start, end)):
-        raise errors.CounsellingSlotOverlap()
-    slot = CounsellingSlot(counsellor_id=counsellor.id, org_id=counsellor.org_id, starts_at=start, ends_at=end)
-    session.add(slot)
-    await session.flush()
-    await audit.record(session, actor=actor, action="counselling.slots_create", target_kind=KIND.kind,
-                       target_id=counsellor.id, detail={"count": 1})
-    return _slot_own(slot)
-
-
-async def create_slot_pattern(session: AsyncSession, *, actor: Principal, counsellor_id: int, data: SlotPatternIn,
-                              now: datetime | None = None) -> SlotPatternResult:
-    now = now or utcnow()
-    moderation.require_org_kind(actor, KIND)
-    counsellor = await moderation.load_own(session, actor, KIND, counsellor_id, for_update=True)
-    first = data.start_date or local(now).date()
-    days = [first + timedelta(days=i) for i in range(data.weeks * 7)]
-    step = timedelta(minutes=data.session_minutes + data.break_minutes)
-    length = timedelta(minutes=data.session_minutes)
-    wanted: list[tuple[datetime, datetime]] = []
-    for day in days:
-        if day.isoweekday() not in data.weekdays:
-            continue
-        # Wall-clock arithmetic in Shanghai (no DST there), converted per session.
-        at = datetime.combine(day, data.day_start, SHANGHAI)
-        day_end = datetime.combine(day, data.day_end, SHANGHAI)
-        while at + length <= day_end:
-            wanted.append((at.astimezone(UTC), (at + length).astimezone(UTC)))
-            at += step
-    if len(wanted) > MAX_PATTERN_SLOTS:
-        raise errors.ValidationFailed(fields={"weeks": f"一次最多生成 {MAX_PATTERN_SLOTS} 个时段，请缩短周数"})
-    if wanted and wanted[-1][0] > now + MAX_SLOTS_AHEAD:
-        raise errors.ValidationFailed(fields={"weeks": "最多只能发布未来 180 天内的时段"})
-    taken = await _live_slots(session, counsellor.id, wanted[0][0], wanted[-1][1]) if wanted else []
-    created = []
-    for start, end in wanted:
-        if start <= now or _overlaps(start, end, taken):
-            continue
-        created.append(CounsellingSlot(counsellor_id=counsellor.id, org_id=counsellor.org_id, starts_at=start,
-                                       ends_at=end))
-        taken.append((start, end))
-    session.add_all(created)
-    await session.flush()
-    await audit.record(session, actor=actor, action="counselling.slots_create", target_kind=KIND.kind,
-                       target_id=counsellor.id, detail={"count": len(created)})
-    return SlotPatternResult(created=len(created), skipped=len(wanted) - len(created),
-                             slots=[_slot_own(s) for s in created])
-
-
-async def own_slots(session: AsyncSession, *, actor: Principal, counsellor_id: int, start: datetime | None,
-                    end: datetime | None) -> list[SlotOwn]:
-    counsellor = await moderation.load_own(session, actor, KIND, counsellor_id)
-    lo, hi = _range(start, end, utcnow() - timedelta(days=1), timedelta(days=28))
-    rows = await session.execute(
-        select(CounsellingSlot, CounsellingBooking.id)
-        .outerjoin(CounsellingBooking, and_(CounsellingBooking.slot_id == CounsellingSlot.id,
-                                            CounsellingBooking.status.in_(HOLDING_STATUSES)))
-        .where(CounsellingSlot.counsellor_id == counsellor.id, CounsellingSlot.starts_at >= lo,
-               CounsellingSlot.starts_at < hi)
-        .order_by(CounsellingSlot.starts_at)
-    )
-    return [_slot_own(slot, bid) for slot, bid in rows.all()]
-
-
-async def withdraw_slot(session: AsyncSession, *, actor: Principal, slot_id: int) -> SlotOwn:
-    slot = await session.get(CounsellingSlot, slot_id, with_for_update=True)
-    if slot is None or slot.org_id != actor.org_id:
-        raise errors.NotFound()
-    if slot.status == "booked":
-        raise errors.CounsellingSlotBooked()
-    if slot.status == "free":
-        slot.status = "withdrawn"
-        await session.flush()
-        await audit.record(session, actor=actor, action="counselling.slot_withdraw", target_kind="counselling_slot",
-                           target_id=slot.id)
-    return _slot_own(slot)
-
-
-# --- the public side -------------------------------------------------------------------------------
-
-
-async def list_counsellors(session: AsyncSession, *, specialty: str | None, mode: str | None, gender: str | None,
-                           org_id: int | None, cursor: str | None, limit: int) -> Page[CounsellorPublic]:
-    stmt = (select(Counsellor, Organisation.name).join(Organisation, Organisation.id == Counsellor.org_id)
-            .where(moderation.is_public(Counsellor)).order_by(Counsellor.id).limit(limit + 1))
-    if specialty:
-        stmt = stmt.where(Counsellor.tags.contains(f"|s:{specialty}|"))
-    if mode:
-        stmt = stmt.where(Counsellor.tags.contains(f"|m:{mode}|"))
-    if gender:
-        stmt = stmt.where(Counsellor.gender == gender)
-    if org_id:
-        stmt = stmt.where(Counsellor.org_id == org_id)
-    after = decode_cursor(cursor, "id")
-    if after:
-        stmt = stmt.where(Counsellor.id > int(after["id"]))
-    rows = (await session.execute(stmt)).all()
-    page = rows[:limit]
-    nxt = await _next_free(session, [c.id for c, _ in page], utcnow())
-    return Page(items=[CounsellorPublic(**_public_fields(c, name, nxt.get(c.id))) for c, name in page],
-                next_cursor=encode_cursor({"id": page[-1][0].id}) if len(rows) > limit else None)
-
-
-async def _public_counsellor(session: AsyncSession, counsellor_id: int) -> tuple[Counsellor, str]:
-    row = (await session.execute(
-        select(Counsellor, Organisation.name).join(Organisation, Organisation.id == Counsellor.org_id)
-        .where(Counsellor.id == counsellor_id, moderation.is_public(Counsellor))
-    )).first()
-    if row is None:
-        raise errors.NotFound()
-    return row[0], row[1]
-
-
-async def get_counsellor(session: AsyncSession, *, counsellor_id: int) -> CounsellorPublic:
-    obj, org_name = await _public_counsellor(session, counsellor_id)
-    nxt = await _next_free(session, [obj.id], utcnow())
-    return CounsellorPublic(**_public_fields(obj, org_name, nxt.get(obj.id)))
-
-
-async def free_slots(session: AsyncSession, *, counsellor_id: int, start: datetime | None, end: datetime | None,
-                     now: datetime | None = None) -> list[SlotPublic]:
-    now = now or utcnow()
-    await _public_counsellor(session, counsellor_id)
-    lo, hi = _range(start, end, now, timedelta(days=28))
-    lo = max(lo, now + timedelta(hours=get_settings().counselling_min_notice_hours))
-    rows = await session.execute(
-        select(CounsellingSlot).where(CounsellingSlot.counsellor_id == counsellor_id,
-                                      CounsellingSlot.status == "free", CounsellingSlot.starts_at >= lo,
-                                      CounsellingSlot.starts_at < hi)
-        .order_by(CounsellingSlot.starts_at)
-    )
-    return [SlotPublic(id=s.id, counsellor_id=s.counsellor_id, starts_at=local(s.starts_at), ends_at=local(s.ends_at))
-            for s in rows.scalars()]
-
+from models.orgs import OrgMember
 
 # --- bookings: the person ------------------------------------------------------------------------
 
@@ -399,7 +57,7 @@ def _booking_public(b: CounsellingBooking, c: Counsellor, *, crisis: bool = Fals
         counsellor=CounsellorBrief(id=c.id, display_name=c.display_name, photo_url=c.photo_url), org_id=b.org_id,
         nickname=b.nickname, late_change=b.late_change, reschedule_count=b.reschedule_count,
         cancel_reason=b.cancel_reason, cancelled_at=b.cancelled_at, created_at=b.created_at,
-        crisis_resources=_crisis() if crisis else None,
+        crisis_resources=crisis_resources() if crisis else None,
     )
 
 
@@ -418,7 +76,7 @@ async def _bookable_slot(session: AsyncSession, slot_id: int, mode: str, now: da
         raise errors.CounsellingSlotTaken()
     notice = get_settings().counselling_min_notice_hours
     if slot.starts_at < now + timedelta(hours=notice):
-        raise errors.CounsellingNoticeTooShort(f"请至少提前 {_hours(notice)} 小时预约，请选择更晚的时段")
+        raise errors.CounsellingNoticeTooShort(f"请至少提前 {hours_text(notice)} 小时预约，请选择更晚的时段")
     if mode not in counsellor.modes:
         raise errors.CounsellingModeNotOffered(fields={"mode": "这位咨询师不提供该咨询方式"})
     return slot, counsellor
@@ -441,7 +99,7 @@ async def _check_personal_limits(session: AsyncSession, user_id: int, start: dat
             CounsellingBooking.ends_at > now)
     )).all()
     others = [r for r in rows if r.id != moving]
-    if _overlaps(start, end, [(r.starts_at, r.ends_at) for r in others]):
+    if overlaps(start, end, [(r.starts_at, r.ends_at) for r in others]):
         raise errors.CounsellingOverlap()
     limit = get_settings().counselling_max_upcoming
     if moving is None and len(others) >= limit:
@@ -776,43 +434,3 @@ async def read_note(session: AsyncSession, *, actor: Principal, booking_id: int)
     await audit.record(session, actor=actor, action="counselling.note_read", target_kind=BOOKING,
                        target_id=booking.id)
     return _note_public(note)
-
-
-# --- staff -----------------------------------------------------------------------------------------------
-
-
-async def stats(session: AsyncSession, *, first: date | None, last: date | None, org_id: int | None
-                ) -> CounsellingStats:
-    today = local(utcnow()).date()
-    first = first or today - timedelta(days=30)
-    last = last or today + timedelta(days=30)
-    if last < first or (last - first).days > 366:
-        raise errors.ValidationFailed(fields={"to_date": "结束日期应不早于开始日期，且一次最多统计一年"})
-    lo, hi = local_day_bounds(first, last)
-
-    def scoped(stmt: Any, model: Any) -> Any:
-        return stmt.where(model.org_id == org_id) if org_id else stmt
-
-    published = (await session.execute(scoped(
-        select(func.count()).select_from(Counsellor).where(moderation.is_public(Counsellor)), Counsellor))).scalar_one()
-    slot_rows = (await session.execute(scoped(
-        select(CounsellingSlot.status, func.count()).where(CounsellingSlot.starts_at >= lo,
-                                                           CounsellingSlot.starts_at < hi)
-        .group_by(CounsellingSlot.status), CounsellingSlot))).all()
-    b = CounsellingBooking
-    booking_rows = (await session.execute(scoped(
-        select(b.status, b.mode, func.count(), func.sum(case((b.late_change.is_(True), 1), else_=0)),
-               func.sum(case((b.risk_flag.is_(True), 1), else_=0)),
-               func.sum(case((b.nickname.is_not(None), 1), else_=0)))
-        .where(b.starts_at >= lo, b.starts_at < hi).group_by(b.status, b.mode), b))).all()
-    by_status = dict.fromkeys(("booked", "attended", "no_show", "cancelled", "cancelled_by_centre"), 0)
-    by_mode = dict.fromkeys(("in_person", "video", "phone"), 0)
-    late = risk = nick = 0
-    for status, mode, n, n_late, n_risk, n_nick in booking_rows:
-        by_status[status] = by_status.get(status, 0) + n
-        by_mode[mode] = by_mode.get(mode, 0) + n
-        late, risk, nick = late + (n_late or 0), risk + (n_risk or 0), nick + (n_nick or 0)
-    slots = dict.fromkeys(("free", "booked", "withdrawn"), 0) | {s: n for s, n in slot_rows}
-    return CounsellingStats(from_date=first, to_date=last, org_id=org_id, counsellors_published=published,
-                            slots=slots, bookings=by_status, bookings_by_mode=by_mode, late_changes=late,
-                            risk_flagged=risk, nickname_bookings=nick)

@@ -1,0 +1,64 @@
+"""Matchmaking and social events for single young people (青年联谊交友).
+
+An organiser publishes an event through review; young people sign up into a gender quota (confirmed
+or waitlisted), get a signed ticket, are checked in, and take part in the mutual choice afterwards.
+
+How places stay correct under a rush (PostgreSQL; SQLite serialises every transaction anyway):
+- a place is taken by ``UPDATE event_quotas SET taken = taken + 1 WHERE taken < capacity`` on the
+  quota's counter row, so confirmed places can never exceed a quota, whatever runs concurrently;
+- a partial unique index allows one active registration per person and event, and the registration is
+  inserted with ON CONFLICT DO NOTHING before the counter is touched, so duplicates never reach the hot
+  row and a duplicate request simply answers with the existing registration;
+- when a quota is full nobody takes its row lock: the waitlist entry is written under a *shared*
+  advisory lock on the quota, and everything that frees a place (cancellation, capacity increase) takes
+  that lock *exclusively* first. A freed place is therefore either seen by the waitlisting request, or
+  its freer sees the new waitlist entry and promotes it — nobody waits while a place stands empty;
+- inside one process at most ``event_signup_gate`` requests per quota wait on the counter row at once
+  (queueing in Postgres on one row lock only makes the rush slower).
+Lock order everywhere: event row → quota advisory lock → registration rows → quota counter row.
+"""
+
+from app.services.events.attendance import check_in, get_ticket, mark_no_shows, my_restriction
+from app.services.events.choice import choice_summary, matches, my_picks, submit_picks
+from app.services.events.common import KIND
+from app.services.events.organiser import (
+    attendees,
+    cancel_event,
+    change_capacity,
+    create_event,
+    get_own_event,
+    update_event,
+)
+from app.services.events.public import get_event, list_events
+from app.services.events.signup import (
+    cancel_registration,
+    limit_signups,
+    my_registration,
+    my_registrations,
+    sign_up,
+)
+
+__all__ = [
+    "KIND",
+    "attendees",
+    "cancel_event",
+    "cancel_registration",
+    "change_capacity",
+    "check_in",
+    "choice_summary",
+    "create_event",
+    "get_event",
+    "get_own_event",
+    "get_ticket",
+    "limit_signups",
+    "list_events",
+    "mark_no_shows",
+    "matches",
+    "my_picks",
+    "my_registration",
+    "my_registrations",
+    "my_restriction",
+    "sign_up",
+    "submit_picks",
+    "update_event",
+]

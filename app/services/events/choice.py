@@ -1,0 +1,99 @@
+"""The mutual choice (互选) after an event: picks by badge number, mutual matches only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import errors
+from app.deps import Principal
+from app.schemas.events import (
+    ChoiceSummary,
+    MatchPublic,
+    PicksIn,
+    PicksPublic,
+)
+from app.services import moderation
+from app.services.events import clock
+from app.services.events.common import (
+    KIND,
+    R,
+    choice_window,
+    local,
+    visible_event,
+)
+from models.accounts import User
+from models.events import Event, EventRegistration
+
+
+async def _chooser(session: AsyncSession, actor: Principal, event_id: int) -> tuple[Event, EventRegistration,
+                                                                                     tuple[datetime, datetime]]:
+    ev, _ = await visible_event(session, event_id)
+    window = choice_window(ev)
+    if window is None or ev.cancelled_at is not None:
+        raise errors.EventChoiceNotOpen("本活动没有互选环节")
+    reg = (await session.execute(
+        select(EventRegistration).where(R.event_id == event_id, R.user_id == actor.user_id,
+                                        R.status == "confirmed", R.checked_in_at.is_not(None)))).scalar_one_or_none()
+    if reg is None:
+        raise errors.EventChoiceNotEligible()
+    return ev, reg, window
+
+
+async def submit_picks(session: AsyncSession, *, actor: Principal, event_id: int, data: PicksIn) -> PicksPublic:
+    """Replace the person's picks (up to 3 badge numbers) while the choice window is open."""
+    _, reg, (opens, closes) = await _chooser(session, actor, event_id)
+    now = clock.now()
+    if not opens <= now < closes:
+        raise errors.EventChoiceNotOpen(f"互选时间为{local(opens)}至{local(closes)}")
+    if reg.badge_number in data.badges:
+        raise errors.ValidationFailed(fields={"badges": "不能选择自己"})
+    present = set((await session.execute(
+        select(R.badge_number).where(R.event_id == event_id, R.badge_number.in_(data.badges),
+                                     R.checked_in_at.is_not(None), R.status == "confirmed"))).scalars())
+    missing = [b for b in data.badges if b not in present]
+    if missing:
+        raise errors.ValidationFailed(fields={"badges": f"本场没有签到的{'、'.join(map(str, missing))}号嘉宾"})
+    await session.refresh(reg, with_for_update=True)
+    reg.picks, reg.pick_contact, reg.picks_at = list(data.badges), data.contact, now
+    await session.flush()
+    return PicksPublic(badges=reg.picks, contact=reg.pick_contact, submitted_at=now, choice_closes_at=closes)
+
+
+async def my_picks(session: AsyncSession, *, actor: Principal, event_id: int) -> PicksPublic:
+    _, reg, (_, closes) = await _chooser(session, actor, event_id)
+    return PicksPublic(badges=reg.picks or [], contact=reg.pick_contact, submitted_at=reg.picks_at,
+                       choice_closes_at=closes)
+
+
+async def matches(session: AsyncSession, *, actor: Principal, event_id: int) -> list[MatchPublic]:
+    """Mutual picks only, after the window closes (so picks cannot be used to probe who picked you).
+    Only the people this person picked are even read."""
+    _, reg, (_, closes) = await _chooser(session, actor, event_id)
+    if clock.now() < closes:
+        raise errors.EventChoiceResultsPending(f"互选结果将于{local(closes)}公布")
+    mine = reg.picks or []
+    if not mine:
+        return []
+    rows = (await session.execute(
+        select(R.badge_number, R.picks, R.pick_contact, User.nickname).join(User, User.id == R.user_id)
+        .where(R.event_id == event_id, R.badge_number.in_(mine), R.checked_in_at.is_not(None),
+               R.status == "confirmed").order_by(R.badge_number))).all()
+    return [MatchPublic(badge_number=r.badge_number, nickname=r.nickname, contact=r.pick_contact)
+            for r in rows if reg.badge_number in (r.picks or [])]
+
+
+async def choice_summary(session: AsyncSession, *, actor: Principal, event_id: int) -> ChoiceSummary:
+    moderation.require_org_kind(actor, KIND)
+    ev = await moderation.load_own(session, actor, KIND, event_id)
+    rows = (await session.execute(
+        select(R.badge_number, R.picks).where(R.event_id == event_id, R.checked_in_at.is_not(None),
+                                              R.status == "confirmed"))).all()
+    picked = {r.badge_number: set(r.picks or []) for r in rows}
+    mutual = sum(1 for a, theirs in picked.items() for b in theirs if a < b and a in picked.get(b, ()))
+    window = choice_window(ev)
+    return ChoiceSummary(checked_in=len(rows), participants=sum(1 for p in picked.values() if p),
+                         picks=sum(len(p) for p in picked.values()), mutual_matches=mutual,
+                         choice_closes_at=window[1] if window else None)
