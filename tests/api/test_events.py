@@ -635,16 +635,16 @@ async def test_a_small_rush_with_duplicates_confirms_exactly_the_quotas(client, 
 
 @pytest.fixture
 async def patient_pool(settings: Any) -> Any:
-    """Hundreds of requests queue for a pooled connection; on a slow or busy machine the default 5-second
-    checkout timeout would turn that queue into 503s, which is not what the rush test is about."""
+    """Hundreds of requests queue for a pooled connection; on a slow or busy machine the default checkout
+    and connect timeouts would turn that queue into 503s, which is not what the rush test is about."""
     from app.db import dispose_engine
 
-    before = settings.db_pool_timeout_seconds
+    before = settings.db_pool_timeout_seconds, settings.db_connect_timeout_seconds
     await dispose_engine()
-    settings.db_pool_timeout_seconds = 120
+    settings.db_pool_timeout_seconds, settings.db_connect_timeout_seconds = 120, 60
     yield
     await dispose_engine()
-    settings.db_pool_timeout_seconds = before
+    settings.db_pool_timeout_seconds, settings.db_connect_timeout_seconds = before
 
 
 @pytest.mark.postgres

@@ -1,10 +1,11 @@
 """What young people browse: search, a project's page, their eligibility, favourites.
 
-The search runs a constant number of queries whatever the page size: one for the page (plus one for
-the light rows of a distance search), one for the page's unit types, one for organisation names and,
-for a logged-in person, one for favourites. Sorting and keyset pagination happen in SQL on the
-denormalised project columns; a search near a point prefilters a bounding box in SQL and computes
-the exact (haversine) distance in Python, which works the same on SQLite and PostgreSQL.
+The search runs a constant number of queries whatever the page size: the page's keys, the page's
+rows, their unit types, organisation names and, for a logged-in person, favourites. Sorting and keyset
+pagination happen in SQL on denormalised project columns (rent range, units remaining), so 20,000
+projects never leave the database. A search near a point filters a bounding box on the covering geo
+index and orders by a planar approximation of the distance (arithmetic only: same SQL on SQLite and
+PostgreSQL); the radius check and the distance shown are the exact haversine, computed in Python.
 """
 
 from __future__ import annotations
