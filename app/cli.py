@@ -124,9 +124,6 @@ def main() -> None:
     app()
 
 
-if __name__ == "__main__":
-    main()
-
 
 @app.command("deliver-notifications")
 def deliver_notifications(
@@ -152,3 +149,7 @@ def deliver_notifications(
             await dispose_engine()
 
     asyncio.run(go())
+
+
+if __name__ == "__main__":
+    main()
