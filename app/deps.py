@@ -91,12 +91,14 @@ async def load_principal(session: AsyncSession, token: str) -> Principal:
 
 async def optional_principal(
     request: Request,
-    session: SessionDep,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
     if creds is None:
         return None
-    principal = await load_principal(session, creds.credentials)
+    # A short read of its own, so the request's session takes a pooled connection only when the
+    # handler needs one: under a rush, requests queued on a hot row must not also hold idle connections.
+    async with get_sessionmaker()() as session:
+        principal = await load_principal(session, creds.credentials)
     request.state.principal = principal
     return principal
 

@@ -13,12 +13,13 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import errors
+from app.db import insert_for
 from app.deps import Principal
+from models.base import utcnow
 from models.platform import IdempotencyRecord
 
 
@@ -39,34 +40,39 @@ class Idempotency:
         if not self.key:
             return JSONResponse(jsonable_encoder(await work()), status_code=status_code)
         scope = str(actor.user_id)
-        stored = await self._load(session, scope)
-        if stored is not None:
-            return self._replay(stored)
-        record = IdempotencyRecord(scope=scope, key=self.key, route=self.route, request_hash=self.request_hash,
-                                   status_code=0)
-        try:
-            async with session.begin_nested():
-                session.add(record)
-        except IntegrityError:
-            # Another request with this key committed first (we waited for it on the unique index).
+        # Claim the key: one statement. A concurrent request with the same key waits here on the
+        # unique index until the first commits, then inserts nothing and replays the stored answer.
+        insert = insert_for(session)
+        claimed = (
+            await session.execute(
+                insert(IdempotencyRecord)
+                .values(scope=scope, key=self.key, route=self.route, request_hash=self.request_hash,
+                        status_code=0, created_at=utcnow())
+                .on_conflict_do_nothing(index_elements=["scope", "key"])
+                .returning(IdempotencyRecord.id)
+            )
+        ).scalar_one_or_none()
+        if claimed is None:
             stored = await self._load(session, scope)
             if stored is None:
                 raise errors.IdempotencyInProgress()
             return self._replay(stored)
         body = jsonable_encoder(await work())
-        record.status_code = status_code
-        record.response_body = body
-        await session.flush()
+        await session.execute(
+            update(IdempotencyRecord).where(IdempotencyRecord.id == claimed)
+            .values(status_code=status_code, response_body=body)
+        )
         return JSONResponse(body, status_code=status_code)
 
-    async def _load(self, session: AsyncSession, scope: str) -> IdempotencyRecord | None:
+    async def _load(self, session: AsyncSession, scope: str) -> Any:
         return (
             await session.execute(
-                select(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == self.key)
+                select(IdempotencyRecord.request_hash, IdempotencyRecord.status_code, IdempotencyRecord.response_body)
+                .where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == self.key)
             )
-        ).scalar_one_or_none()
+        ).first()
 
-    def _replay(self, stored: IdempotencyRecord) -> JSONResponse:
+    def _replay(self, stored: Any) -> JSONResponse:
         if stored.request_hash != self.request_hash:
             raise errors.IdempotencyConflict()
         if stored.status_code == 0:

@@ -1,8 +1,10 @@
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
+from pydantic import BeforeValidator
 
+from app.config import KUNMING_DISTRICTS
 from app.deps import OptionalUser, Principal, SessionDep, YouthUser, provider_of
 from app.idempotency import IdempotencyDep
 from app.pagination import MAX_LIMIT, Page
@@ -33,7 +35,17 @@ router = APIRouter(tags=["events"])
 Organiser = Annotated[Principal, Depends(provider_of("event_organizer"))]
 Cursor = Annotated[str | None, Query(max_length=200)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
-District = Annotated[str | None, Query(max_length=16)]
+District = Literal[KUNMING_DISTRICTS]  # type: ignore[valid-type]
+
+
+def _digits_only(value: object) -> object:
+    # Lax integer parsing would take " 1" or "1_0" for an id; a path id is plain digits or nothing.
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("应为正整数编号")
+    return value
+
+
+EventId = Annotated[int, BeforeValidator(_digits_only), Path(ge=1, le=2**31 - 1, description="Event id")]
 RegistrationStatus = Literal["confirmed", "waitlisted", "cancelled", "no_show", "event_cancelled"]
 
 
@@ -45,7 +57,7 @@ async def signup_rate_limit(request: Request) -> None:
 
 
 @router.get("/api/v1/events", response_model=Page[EventSummary], summary="Upcoming events, soonest first")
-async def list_events(session: SessionDep, district: District = None,
+async def list_events(session: SessionDep, district: District | None = None,
                       date_from: Annotated[date | None, Query(description="Local (Asia/Shanghai) date")] = None,
                       date_to: Annotated[date | None, Query(description="Local date, inclusive")] = None,
                       cursor: Cursor = None, limit: Limit = 20) -> Page[EventSummary]:
@@ -55,49 +67,49 @@ async def list_events(session: SessionDep, district: District = None,
 
 @router.get("/api/v1/events/{event_id}", response_model=EventPublic,
             summary="An event with the places left per quota (and the caller's own registration)")
-async def get_event(event_id: int, user: OptionalUser, session: SessionDep) -> EventPublic:
+async def get_event(event_id: EventId, user: OptionalUser, session: SessionDep) -> EventPublic:
     return await events.get_event(session, actor=user, event_id=event_id)
 
 
 @router.post("/api/v1/events/{event_id}/registrations", response_model=RegistrationPublic,
              status_code=status.HTTP_201_CREATED, dependencies=[Depends(signup_rate_limit)],
              summary="Sign up: confirmed, or waitlisted with a position; a repeat answers the same registration")
-async def sign_up(event_id: int, user: YouthUser, session: SessionDep, idem: IdempotencyDep) -> RegistrationPublic:
+async def sign_up(event_id: EventId, user: YouthUser, session: SessionDep, idem: IdempotencyDep) -> RegistrationPublic:
     return await idem.run(session, user, lambda: events.sign_up(session, actor=user, event_id=event_id),
                           status_code=status.HTTP_201_CREATED)
 
 
 @router.get("/api/v1/events/{event_id}/registrations/mine", response_model=RegistrationPublic)
-async def my_registration(event_id: int, user: YouthUser, session: SessionDep) -> RegistrationPublic:
+async def my_registration(event_id: EventId, user: YouthUser, session: SessionDep) -> RegistrationPublic:
     return await events.my_registration(session, actor=user, event_id=event_id)
 
 
 @router.delete("/api/v1/events/{event_id}/registrations/mine", response_model=RegistrationPublic,
                summary="Cancel; the first person waiting in the same quota gets the place")
-async def cancel_registration(event_id: int, user: YouthUser, session: SessionDep) -> RegistrationPublic:
+async def cancel_registration(event_id: EventId, user: YouthUser, session: SessionDep) -> RegistrationPublic:
     return await events.cancel_registration(session, actor=user, event_id=event_id)
 
 
 @router.get("/api/v1/events/{event_id}/ticket", response_model=TicketPublic,
             summary="The signed entrance ticket (QR code) of a confirmed attendee")
-async def ticket(event_id: int, user: YouthUser, session: SessionDep) -> TicketPublic:
+async def ticket(event_id: EventId, user: YouthUser, session: SessionDep) -> TicketPublic:
     return await events.get_ticket(session, actor=user, event_id=event_id)
 
 
 @router.post("/api/v1/events/{event_id}/picks", response_model=PicksPublic,
              summary="Mutual choice: pick up to 3 checked-in attendees by badge number (replaces earlier picks)")
-async def submit_picks(event_id: int, body: PicksIn, user: YouthUser, session: SessionDep) -> PicksPublic:
+async def submit_picks(event_id: EventId, body: PicksIn, user: YouthUser, session: SessionDep) -> PicksPublic:
     return await events.submit_picks(session, actor=user, event_id=event_id, data=body)
 
 
 @router.get("/api/v1/events/{event_id}/picks", response_model=PicksPublic)
-async def my_picks(event_id: int, user: YouthUser, session: SessionDep) -> PicksPublic:
+async def my_picks(event_id: EventId, user: YouthUser, session: SessionDep) -> PicksPublic:
     return await events.my_picks(session, actor=user, event_id=event_id)
 
 
 @router.get("/api/v1/events/{event_id}/matches", response_model=list[MatchPublic],
             summary="Mutual picks only, once the choice window has closed")
-async def matches(event_id: int, user: YouthUser, session: SessionDep) -> list[MatchPublic]:
+async def matches(event_id: EventId, user: YouthUser, session: SessionDep) -> list[MatchPublic]:
     return await events.matches(session, actor=user, event_id=event_id)
 
 
@@ -125,42 +137,42 @@ async def create_event(body: EventCreate, user: Organiser, session: SessionDep, 
 
 
 @router.get("/api/v1/provider/events/{event_id}", response_model=EventProvider)
-async def get_own_event(event_id: int, user: Organiser, session: SessionDep) -> EventProvider:
+async def get_own_event(event_id: EventId, user: Organiser, session: SessionDep) -> EventProvider:
     return await events.get_own_event(session, actor=user, event_id=event_id)
 
 
 @router.patch("/api/v1/provider/events/{event_id}", response_model=EventProvider,
               summary="Edit; public text edited on a published event sends it back to review")
-async def update_event(event_id: int, body: EventUpdate, user: Organiser, session: SessionDep) -> EventProvider:
+async def update_event(event_id: EventId, body: EventUpdate, user: Organiser, session: SessionDep) -> EventProvider:
     return await events.update_event(session, actor=user, event_id=event_id, data=body)
 
 
 @router.put("/api/v1/provider/events/{event_id}/capacity", response_model=EventProvider,
             summary="Change the places (never below the confirmed ones); added places go to the waitlist first")
-async def change_capacity(event_id: int, body: CapacityIn, user: Organiser, session: SessionDep) -> EventProvider:
+async def change_capacity(event_id: EventId, body: CapacityIn, user: Organiser, session: SessionDep) -> EventProvider:
     return await events.change_capacity(session, actor=user, event_id=event_id, data=body)
 
 
 @router.post("/api/v1/provider/events/{event_id}/cancel", response_model=EventProvider,
              summary="Cancel the whole event; everyone registered is notified")
-async def cancel_event(event_id: int, body: CancelEventIn, user: Organiser, session: SessionDep) -> EventProvider:
+async def cancel_event(event_id: EventId, body: CancelEventIn, user: Organiser, session: SessionDep) -> EventProvider:
     return await events.cancel_event(session, actor=user, event_id=event_id, reason=body.reason)
 
 
 @router.get("/api/v1/provider/events/{event_id}/attendees", response_model=Page[AttendeePublic],
             summary="Registrations with badge number, nickname, gender and age only")
-async def attendees(event_id: int, user: Organiser, session: SessionDep, status: RegistrationStatus | None = None,
+async def attendees(event_id: EventId, user: Organiser, session: SessionDep, status: RegistrationStatus | None = None,
                     cursor: Cursor = None, limit: Limit = 50) -> Page[AttendeePublic]:
     return await events.attendees(session, actor=user, event_id=event_id, status=status, cursor=cursor, limit=limit)
 
 
 @router.post("/api/v1/provider/events/{event_id}/check-ins", response_model=CheckInResult,
              summary="Scan an attendee's ticket; each ticket checks in once")
-async def check_in(event_id: int, body: CheckInIn, user: Organiser, session: SessionDep) -> CheckInResult:
+async def check_in(event_id: EventId, body: CheckInIn, user: Organiser, session: SessionDep) -> CheckInResult:
     return await events.check_in(session, actor=user, event_id=event_id, ticket=body.ticket)
 
 
 @router.get("/api/v1/provider/events/{event_id}/choice-summary", response_model=ChoiceSummary,
             summary="How the mutual choice went, in counts (never who picked whom)")
-async def choice_summary(event_id: int, user: Organiser, session: SessionDep) -> ChoiceSummary:
+async def choice_summary(event_id: EventId, user: Organiser, session: SessionDep) -> ChoiceSummary:
     return await events.choice_summary(session, actor=user, event_id=event_id)

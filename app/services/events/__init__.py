@@ -15,7 +15,7 @@ How places stay correct under a rush (PostgreSQL; SQLite serialises every transa
   its freer sees the new waitlist entry and promotes it — nobody waits while a place stands empty;
 - inside one process at most ``event_signup_gate`` requests per quota wait on the counter row at once
   (queueing in Postgres on one row lock only makes the rush slower).
-Lock order everywhere: event row → quota advisory lock → registration rows → quota counter row.
+Lock order: the event row, then a quota's advisory lock, then rows (registrations, counters).
 """
 
 from app.services.events.attendance import check_in, get_ticket, mark_no_shows, my_restriction
@@ -30,13 +30,8 @@ from app.services.events.organiser import (
     update_event,
 )
 from app.services.events.public import get_event, list_events
-from app.services.events.signup import (
-    cancel_registration,
-    limit_signups,
-    my_registration,
-    my_registrations,
-    sign_up,
-)
+from app.services.events.registrations import cancel_registration, my_registration, my_registrations
+from app.services.events.signup import limit_signups, sign_up
 
 __all__ = [
     "KIND",

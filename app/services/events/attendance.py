@@ -48,7 +48,8 @@ async def get_ticket(session: AsyncSession, *, actor: Principal, event_id: int) 
 async def check_in(session: AsyncSession, *, actor: Principal, event_id: int, ticket: str) -> CheckInResult:
     """Scan a ticket at the entrance: once per registration; the badge number is handed out here."""
     moderation.require_org_kind(actor, KIND)
-    await moderation.load_own(session, actor, KIND, event_id)
+    # The event row is the lock that hands out badge numbers one by one (lock order: event first).
+    ev = await moderation.load_own(session, actor, KIND, event_id, for_update=True)
     try:
         claims = security.verify(ticket, "ticket")
     except errors.AppError:
@@ -58,7 +59,6 @@ async def check_in(session: AsyncSession, *, actor: Principal, event_id: int, ti
     reg_id = claims.get("rid")
     if not isinstance(reg_id, int):
         raise errors.EventTicketInvalid()
-    ev = await session.get(Event, event_id, with_for_update=True, populate_existing=True)
     now = clock.now()
     if ev.cancelled_at is not None:
         raise errors.EventCancelled()

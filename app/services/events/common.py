@@ -21,17 +21,32 @@ KIND = moderation.register(PostingKind(
     text_fields=("title", "description", "venue_name", "venue_address"), label="活动",
 ))
 
-
 R = EventRegistration
-
-
 Q = EventQuota
-
-
+# First key of the two-int advisory locks taken on quota rows (the second is the quota id).
 QUOTA_LOCK_CLASS = 0x45_56_51  # "EVQ"
-
-
+# Bulk UPDATEs here never touch objects loaded in the same session, so skip syncing the identity map.
 NO_SYNC = {"synchronize_session": False}
+
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integer columns
+
+
+def cursor_id(value: Any) -> int:
+    """An id taken from a decoded cursor; anything else is an invalid cursor (never a database error)."""
+    if type(value) is not int or not 0 <= value <= MAX_ID:
+        raise errors.InvalidCursor()
+    return value
+
+
+def cursor_time(value: Any) -> datetime:
+    try:
+        at = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        raise errors.InvalidCursor()
+    return at
 
 
 def local(dt: datetime) -> str:
@@ -81,12 +96,16 @@ async def quota_rows(session: AsyncSession, event_ids: list[int]) -> dict[int, l
     return out
 
 
+def is_visible(status: str, published_at: datetime | None, hidden_by_reports: bool) -> bool:
+    """The public may see a published event, and one closed or cancelled after it was published."""
+    return not hidden_by_reports and (status == "published" or (status == "closed" and published_at is not None))
+
+
 async def visible_event(session: AsyncSession, event_id: int) -> tuple[Event, str | None]:
-    """An event the public may see: published, or closed / cancelled after being published."""
     row = (await session.execute(
         select(Event, Organisation.name).join(Organisation, Organisation.id == Event.org_id)
         .where(Event.id == event_id))).first()
-    if row is None or row[0].status not in ("published", "closed") or row[0].hidden_by_reports:
+    if row is None or not is_visible(row[0].status, row[0].published_at, row[0].hidden_by_reports):
         raise errors.NotFound()
     return row[0], row[1]
 

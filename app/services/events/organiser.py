@@ -24,12 +24,14 @@ from app.services.events.common import (
     NO_SYNC,
     R,
     check_times,
+    cursor_id,
     local,
     lock_quotas,
     quota_capacities,
     quota_rows,
 )
-from app.services.events.signup import forget_rules, promote
+from app.services.events.registrations import promote
+from app.services.events.signup import forget_rules
 from app.validators import SHANGHAI, age_on
 from models.accounts import User
 from models.base import utcnow
@@ -178,7 +180,7 @@ async def attendees(session: AsyncSession, *, actor: Principal, event_id: int, s
         stmt = stmt.where(R.status == status)
     after = decode_cursor(cursor, "id")
     if after:
-        stmt = stmt.where(R.id > int(after["id"]))
+        stmt = stmt.where(R.id > cursor_id(after["id"]))
     rows = (await session.execute(stmt)).all()
     page = rows[:limit]
     day = ev.starts_at.astimezone(SHANGHAI).date()

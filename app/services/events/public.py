@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import errors
 from app.deps import Principal
 from app.pagination import Page, decode_cursor, encode_cursor
 from app.schemas.events import (
@@ -23,11 +22,13 @@ from app.services.events.common import (
     R,
     cancel_deadline,
     choice_window,
+    cursor_id,
+    cursor_time,
     local_day_start,
     quota_rows,
     visible_event,
 )
-from app.services.events.signup import registration_views
+from app.services.events.registrations import registration_views
 from models.events import Event, EventRegistration
 from models.orgs import Organisation
 
@@ -59,12 +60,7 @@ async def list_events(session: AsyncSession, *, district: str | None, date_from:
         stmt = stmt.where(Event.starts_at < local_day_start(date_to + timedelta(days=1)))
     after = decode_cursor(cursor, "t", "i")
     if after:
-        try:
-            at, last_id = datetime.fromisoformat(after["t"]), int(after["i"])
-        except (TypeError, ValueError):
-            raise errors.InvalidCursor()
-        if at.tzinfo is None:
-            raise errors.InvalidCursor()
+        at, last_id = cursor_time(after["t"]), cursor_id(after["i"])
         stmt = stmt.where(or_(Event.starts_at > at, and_(Event.starts_at == at, Event.id > last_id)))
     rows = (await session.execute(stmt)).all()
     page = rows[:limit]

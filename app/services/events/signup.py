@@ -1,46 +1,40 @@
-"""Signing up into a quota (confirmed or waitlisted), the person's own registrations, and cancelling
-with promotion from the waitlist. The package docstring explains how places stay correct in a rush."""
+"""Signing up into a quota: confirmed, or waitlisted with a position. The package docstring explains how
+places stay correct in a rush; this module is also the hot path of that rush, so its statements are
+built once (Core, bound parameters) and run on the session's connection, a handful per request."""
 
 from __future__ import annotations
 
 import asyncio
 import time as _time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, literal, select, update
+from sqlalchemy import and_, bindparam, case, exists, func, literal, select, update
 from sqlalchemy import event as sa_event
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import aliased
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import errors, ratelimit, security
 from app.config import get_settings
-from app.db import insert_for, is_postgres
+from app.db import insert_for
 from app.deps import Principal
-from app.pagination import Page, decode_cursor, encode_cursor
-from app.schemas.events import (
-    MyRegistrationItem,
-    RegistrationPublic,
-)
-from app.services import notifications
+from app.schemas.events import RegistrationPublic
 from app.services.events import clock
-from app.services.events.attendance import apply_strikes, mark_if_ended, mark_no_shows
-from app.services.events.common import (
-    NO_SYNC,
-    QUOTA_LOCK_CLASS,
-    Q,
-    R,
-    cancel_deadline,
-    local,
-    visible_event,
-)
+from app.services.events.attendance import mark_no_shows
+from app.services.events.common import QUOTA_LOCK_CLASS, cancel_deadline, is_visible, local
 from app.validators import SHANGHAI, age_on
 from models.accounts import User
 from models.base import utcnow
-from models.events import ACTIVE_STATUSES, Event, EventRegistration, EventRestriction
+from models.events import ACTIVE_STATUSES, Event, EventQuota, EventRegistration, EventRestriction
 
 _NOT_SINGLE = ("married",)
+_users, _events = User.__table__, Event.__table__
+_quotas, _regs, _restrictions = EventQuota.__table__, EventRegistration.__table__, EventRestriction.__table__
 
 
 async def limit_signups(authorization: str | None) -> None:
@@ -55,13 +49,83 @@ async def limit_signups(authorization: str | None) -> None:
     await ratelimit.hit(f"event_signup:{user_id}", limit=get_settings().event_signup_per_minute, window_seconds=60)
 
 
+# --- statements, built once ---------------------------------------------------------------------------
+
+_RULES = select(
+    _events.c.status, _events.c.hidden_by_reports, _events.c.cancelled_at, _events.c.signup_opens_at,
+    _events.c.signup_closes_at, _events.c.starts_at, _events.c.cancel_cutoff_hours, _events.c.min_age,
+    _events.c.max_age, _events.c.require_single, _events.c.require_real_name, _events.c.quota_male,
+    _events.c.published_at,
+).where(_events.c.id == bindparam("event_id"))
+
+
+def _person_statement(gendered: bool) -> Any:
+    key = _users.c.gender if gendered else literal("all")
+    existing = (select(_regs.c.id)
+                .where(_regs.c.event_id == bindparam("event_id"), _regs.c.user_id == _users.c.id,
+                       _regs.c.status.in_(ACTIVE_STATUSES)).scalar_subquery())
+    ended = aliased(_events)
+    pending = exists().where(
+        _regs.c.user_id == _users.c.id, _regs.c.status == "confirmed", _regs.c.checked_in_at.is_(None),
+        ended.c.id == _regs.c.event_id, ended.c.ends_at <= bindparam("now"), ended.c.no_shows_marked_at.is_(None),
+        ended.c.cancelled_at.is_(None))
+    return (
+        select(_users.c.birth_date, _users.c.gender, _users.c.marital_status, _users.c.real_name,
+               _users.c.id_number_hash, _restrictions.c.until, _restrictions.c.reason, _quotas.c.id,
+               _quotas.c.capacity, _quotas.c.taken, _quotas.c.open, existing, pending)
+        .select_from(_users.outerjoin(_restrictions, _restrictions.c.user_id == _users.c.id)
+                     .outerjoin(_quotas, and_(_quotas.c.event_id == bindparam("event_id"), _quotas.c.quota_key == key)))
+        .where(_users.c.id == bindparam("user_id"))
+    )
+
+
+_PERSON = {True: _person_statement(True), False: _person_statement(False)}
+_TAKE_PLACE = (update(_quotas)
+               .where(_quotas.c.id == bindparam("quota_id"), _quotas.c.taken < _quotas.c.capacity,
+                      _quotas.c.open.is_(True))
+               .values(taken=_quotas.c.taken + 1).returning(_quotas.c.taken))
+_LOCK_SHARED = select(func.pg_advisory_xact_lock_shared(QUOTA_LOCK_CLASS, bindparam("quota_id")))
+_RECHECK = select(
+    _quotas.c.taken, _quotas.c.capacity, _quotas.c.open,
+    select(func.count()).select_from(_regs)
+    .where(_regs.c.event_id == bindparam("event_id"), _regs.c.quota_key == bindparam("quota_key"),
+           _regs.c.status == "waitlisted", _regs.c.id < bindparam("reg_id")).scalar_subquery(),
+).where(_quotas.c.id == bindparam("quota_id"))
+_SET_STATUS = update(_regs).where(_regs.c.id == bindparam("reg_id")).values(status=bindparam("new_status"))
+_ahead = aliased(_regs)
+_VIEW = (
+    select(_regs.c.id, _regs.c.event_id, _regs.c.status, _regs.c.quota_key, _regs.c.badge_number,
+           _regs.c.created_at, _regs.c.promoted_at, _regs.c.cancelled_at, _regs.c.late_cancel,
+           _regs.c.checked_in_at, _events.c.starts_at, _events.c.cancel_cutoff_hours,
+           case((_regs.c.status == "waitlisted",
+                 select(func.count()).select_from(_ahead)
+                 .where(_ahead.c.event_id == _regs.c.event_id, _ahead.c.quota_key == _regs.c.quota_key,
+                        _ahead.c.status == "waitlisted", _ahead.c.id <= _regs.c.id).scalar_subquery())))
+    .join_from(_regs, _events, _events.c.id == _regs.c.event_id)
+    .where(_regs.c.id == bindparam("reg_id"))
+)
+_EXISTING = select(_regs.c.id).where(_regs.c.event_id == bindparam("event_id"), _regs.c.user_id == bindparam("user_id"),
+                                     _regs.c.status.in_(ACTIVE_STATUSES))
+_inserts: dict[str, Any] = {}
+
+
+def _insert_statement(conn: AsyncConnection) -> Any:
+    dialect = conn.dialect.name
+    if dialect not in _inserts:
+        _inserts[dialect] = insert_for(conn)(_regs).on_conflict_do_nothing().returning(_regs.c.id)
+    return _inserts[dialect]
+
+
+# --- the event's rules, cached for a second ------------------------------------------------------------
+
+
 @dataclass(frozen=True, slots=True)
 class _EventRules:
     """The parts of an event a sign-up is decided on (never its places: those come from the database)."""
 
     id: int
+    visible: bool
     status: str
-    hidden: bool
     cancelled: bool
     opens: datetime
     closes: datetime
@@ -75,27 +139,23 @@ class _EventRules:
 
 
 _RULES_TTL_SECONDS = 1.0
-
-
 _rules_cache: dict[int, tuple[float, _EventRules]] = {}
 
 
-async def _event_rules(session: AsyncSession, event_id: int, *, fresh: bool = False) -> tuple[_EventRules | None,
-                                                                                           bool]:
+async def _event_rules(conn: AsyncConnection, event_id: int, *, fresh: bool = False
+                       ) -> tuple[_EventRules | None, bool]:
     """The event's sign-up rules and whether they came from this process's one-second cache. Only live
     events are cached; a refusal based on cached rules is re-checked against a fresh read."""
     hit = None if fresh else _rules_cache.get(event_id)
     if hit is not None and _time.monotonic() - hit[0] < _RULES_TTL_SECONDS:
         return hit[1], True
-    row = (await session.execute(
-        select(Event.status, Event.hidden_by_reports, Event.cancelled_at, Event.signup_opens_at,
-               Event.signup_closes_at, Event.starts_at, Event.cancel_cutoff_hours, Event.min_age, Event.max_age,
-               Event.require_single, Event.require_real_name, Event.quota_male).where(Event.id == event_id))).first()
+    row = (await conn.execute(_RULES, {"event_id": event_id})).first()
     if row is None:
         _rules_cache.pop(event_id, None)
         return None, False
-    rules = _EventRules(event_id, row[0], row[1], row[2] is not None, *row[3:11], row[11] is not None)
-    if rules.status == "published" and not rules.hidden and not rules.cancelled:
+    rules = _EventRules(event_id, is_visible(row[0], row[12], row[1]), row[0], row[2] is not None, *row[3:11],
+                        row[11] is not None)
+    if rules.status == "published" and rules.visible and not rules.cancelled:
         if len(_rules_cache) > 10_000:
             _rules_cache.clear()
         _rules_cache[event_id] = (_time.monotonic(), rules)
@@ -105,7 +165,12 @@ async def _event_rules(session: AsyncSession, event_id: int, *, fresh: bool = Fa
 
 
 def forget_rules(event_id: int) -> None:
+    """Drop this process's cached rules after the organiser changed the event (other processes follow
+    within a second; a cancellation is seen at once through the quota counters)."""
     _rules_cache.pop(event_id, None)
+
+
+# --- checks --------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,29 +189,17 @@ class _Person:
     pending_no_shows: bool
 
 
-async def _person(session: AsyncSession, rules: _EventRules, user_id: int, now: datetime) -> _Person:
+async def _person(conn: AsyncConnection, rules: _EventRules, user_id: int, now: datetime) -> _Person:
     """In one round trip: the person, their restriction, their quota's counter (read without a lock),
     the registration they already hold for this event, and whether one of their confirmed places is at
     an event that ended without its no-shows recorded yet."""
-    key = User.gender if rules.gendered else literal("all")
-    existing = (select(R.id).where(R.event_id == rules.id, R.user_id == User.id, R.status.in_(ACTIVE_STATUSES))
-                .scalar_subquery())
-    pending = (exists().where(R.user_id == User.id, R.status == "confirmed", R.checked_in_at.is_(None),
-                              Event.id == R.event_id, Event.ends_at <= now, Event.no_shows_marked_at.is_(None),
-                              Event.cancelled_at.is_(None)))
-    row = (await session.execute(
-        select(User.birth_date, User.gender, User.marital_status, User.real_name, User.id_number_hash,
-               EventRestriction.until, EventRestriction.reason, Q.id, Q.capacity, Q.taken, Q.open,
-               existing, pending)
-        .outerjoin(EventRestriction, EventRestriction.user_id == User.id)
-        .outerjoin(Q, and_(Q.event_id == rules.id, Q.quota_key == key))
-        .where(User.id == user_id))).one()
+    row = (await conn.execute(_PERSON[rules.gendered], {"event_id": rules.id, "user_id": user_id, "now": now})).one()
     return _Person(row[0], row[1], row[2], bool(row[3] and row[4]), row[5], row[6], row[7], row[8] or 0,
                    row[9] or 0, bool(row[10]), row[11], bool(row[12]))
 
 
 def _check_event(rules: _EventRules | None, now: datetime) -> _EventRules:
-    if rules is None or rules.status not in ("published", "closed") or rules.hidden:
+    if rules is None or not rules.visible:
         raise errors.NotFound()
     if rules.cancelled:
         raise errors.EventCancelled()
@@ -180,97 +233,112 @@ def _check_person(rules: _EventRules, who: _Person, now: datetime) -> None:
             raise errors.EventSingleRequired()
 
 
+# --- sign-up ---------------------------------------------------------------------------------------------
+
+
 async def sign_up(session: AsyncSession, *, actor: Principal, event_id: int) -> RegistrationPublic:
     """Confirm a place in the person's quota, or put them on its waitlist. A person who already holds
     (or waits for) a place gets that registration back."""
     now = clock.now()
-    rules, cached = await _event_rules(session, event_id)
+    conn = await session.connection()
+    rules, cached = await _event_rules(conn, event_id)
     if rules is None:
         raise errors.NotFound()
-    who = await _person(session, rules, actor.user_id, now)
+    who = await _person(conn, rules, actor.user_id, now)
     if who.existing_id is not None:
-        return await _registration_view_by_id(session, who.existing_id)
+        return await _view(conn, who.existing_id)
     try:
         _check_event(rules, now)
     except errors.AppError:
         if not cached:
             raise
-        rules = _check_event((await _event_rules(session, event_id, fresh=True))[0], now)
+        rules = _check_event((await _event_rules(conn, event_id, fresh=True))[0], now)
     if who.pending_no_shows:
         # No-shows of past events count for this decision even if nobody has recorded them yet.
         await mark_no_shows(session, user_id=actor.user_id, now=now)
-        who = await _person(session, rules, actor.user_id, now)
+        who = await _person(conn, rules, actor.user_id, now)
     _check_person(rules, who, now)
-    if who.quota_id is None:  # the quotas were changed under a cached rule set; nothing to count against
+    if who.quota_id is None:
         raise errors.Conflict("活动名额设置刚刚有变化，请刷新后重试")
     if not who.quota_open:
         raise errors.EventCancelled()
+    quota_id = who.quota_id
     quota_key = who.gender if rules.gendered else "all"
-    pg = is_postgres(session)
     values = {"event_id": event_id, "user_id": actor.user_id, "quota_key": quota_key, "created_at": utcnow()}
-    deadline = cancel_deadline(rules.starts, rules.cutoff_hours)
+    view = _fresh_view(values, cancel_deadline(rules.starts, rules.cutoff_hours))
+    postgres = conn.dialect.name == "postgresql"
 
-    status = None
+    # The person is inserted before the quota is touched: a duplicate request stops here, and on
+    # PostgreSQL waits for its twin's transaction (on the unique index) rather than for the hot row.
     if who.taken < who.capacity:
-        gate = await _Gate.enter(session, who.quota_id) if pg else None
-        reg_id = await _insert_registration(session, values, "confirmed")
+        gate = await _Gate.enter(session, quota_id) if postgres else None
+        reg_id = await _insert(conn, values, "confirmed")
         if reg_id is None:
             if gate:
                 gate.release()
-            return await _existing_registration(session, event_id, actor.user_id)
-        if await _take_place(session, who.quota_id):
-            return _fresh_view(reg_id, values, "confirmed", None, deadline)
+            return await _existing(conn, event_id, actor.user_id)
+        if await _take_place(conn, quota_id):
+            return view(reg_id, "confirmed", None)
         if gate:
             gate.release()  # a conditional UPDATE that matched nothing holds no row lock
         status = "confirmed"
     else:
-        reg_id = await _insert_registration(session, values, "waitlisted")
+        reg_id = await _insert(conn, values, "waitlisted")
         if reg_id is None:
-            return await _existing_registration(session, event_id, actor.user_id)
+            return await _existing(conn, event_id, actor.user_id)
         status = "waitlisted"
 
-    # The quota looked full. Decide under the shared quota lock (see the module docstring).
-    if pg:
-        await session.execute(select(func.pg_advisory_xact_lock_shared(QUOTA_LOCK_CLASS, who.quota_id)))
-    ahead = (select(func.count()).select_from(R)
-             .where(R.event_id == event_id, R.quota_key == quota_key, R.status == "waitlisted", R.id < reg_id)
-             .scalar_subquery())
-    taken, capacity, quota_open, waiting_ahead = (await session.execute(
-        select(Q.taken, Q.capacity, Q.open, ahead).where(Q.id == who.quota_id))).one()
+    # The quota looked full. Decide under the shared quota lock: whoever frees a place takes it
+    # exclusively first, so a place freed from now on finds this registration on the waitlist.
+    if postgres:
+        await conn.execute(_LOCK_SHARED, {"quota_id": quota_id})
+    taken, capacity, quota_open, ahead = (await conn.execute(_RECHECK, {
+        "quota_id": quota_id, "event_id": event_id, "quota_key": quota_key, "reg_id": reg_id})).one()
     if not quota_open:
         raise errors.EventCancelled()
-    final = "confirmed" if taken < capacity and await _take_place(session, who.quota_id) else "waitlisted"
+    final = "confirmed" if taken < capacity and await _take_place(conn, quota_id) else "waitlisted"
     if final != status:
-        await session.execute(update(R).where(R.id == reg_id).values(status=final).execution_options(**NO_SYNC))
-    return _fresh_view(reg_id, values, final, waiting_ahead + 1 if final == "waitlisted" else None, deadline)
+        await conn.execute(_SET_STATUS, {"reg_id": reg_id, "new_status": final})
+    return view(reg_id, final, ahead + 1 if final == "waitlisted" else None)
 
 
-async def _insert_registration(session: AsyncSession, values: dict[str, Any], status: str) -> int | None:
+async def _insert(conn: AsyncConnection, values: dict[str, Any], status: str) -> int | None:
     """The new registration's id, or None when the person already holds an active one."""
-    insert = insert_for(session)
-    stmt = insert(EventRegistration).values(**values, status=status).on_conflict_do_nothing().returning(R.id)
-    return (await session.execute(stmt)).scalar_one_or_none()
+    return (await conn.execute(_insert_statement(conn), {**values, "status": status})).scalar_one_or_none()
 
 
-async def _take_place(session: AsyncSession, quota_id: int) -> bool:
-    stmt = (update(Q).where(Q.id == quota_id, Q.taken < Q.capacity, Q.open.is_(True))
-            .values(taken=Q.taken + 1).returning(Q.taken).execution_options(**NO_SYNC))
-    return (await session.execute(stmt)).first() is not None
+async def _take_place(conn: AsyncConnection, quota_id: int) -> bool:
+    return (await conn.execute(_TAKE_PLACE, {"quota_id": quota_id})).first() is not None
 
 
-async def _existing_registration(session: AsyncSession, event_id: int, user_id: int) -> RegistrationPublic:
-    reg_id = (await session.execute(
-        select(R.id).where(R.event_id == event_id, R.user_id == user_id, R.status.in_(ACTIVE_STATUSES))
-    )).scalar_one_or_none()
-    if reg_id is None:  # the other request rolled back after all; the client may simply retry
+async def _existing(conn: AsyncConnection, event_id: int, user_id: int) -> RegistrationPublic:
+    reg_id = (await conn.execute(_EXISTING, {"event_id": event_id, "user_id": user_id})).scalar_one_or_none()
+    if reg_id is None:  # the twin request rolled back after all; the client may simply retry
         raise errors.Conflict("报名请求冲突，请重试")
-    return await _registration_view_by_id(session, reg_id)
+    return await _view(conn, reg_id)
 
 
-def _fresh_view(reg_id: int, values: dict[str, Any], status: str, position: int | None, deadline: datetime
-                ) -> RegistrationPublic:
-    return RegistrationPublic(id=reg_id, event_id=values["event_id"], status=status, quota_key=values["quota_key"],
-                              waitlist_position=position, created_at=values["created_at"], cancel_deadline=deadline)
+async def _view(conn: AsyncConnection, reg_id: int) -> RegistrationPublic:
+    r = (await conn.execute(_VIEW, {"reg_id": reg_id})).one()
+    return _row_view(r)
+
+
+def _row_view(r: Row[Any]) -> RegistrationPublic:
+    return RegistrationPublic(
+        id=r.id, event_id=r.event_id, status=r.status, quota_key=r.quota_key, waitlist_position=r[12],
+        badge_number=r.badge_number, created_at=r.created_at, promoted_at=r.promoted_at,
+        cancelled_at=r.cancelled_at, late_cancel=r.late_cancel, checked_in_at=r.checked_in_at,
+        cancel_deadline=cancel_deadline(r.starts_at, r.cancel_cutoff_hours),
+    )
+
+
+def _fresh_view(values: dict[str, Any], deadline: datetime) -> Callable[[int, str, int | None], RegistrationPublic]:
+    def view(reg_id: int, status: str, position: int | None) -> RegistrationPublic:
+        return RegistrationPublic(id=reg_id, event_id=values["event_id"], status=status,
+                                  quota_key=values["quota_key"], waitlist_position=position,
+                                  created_at=values["created_at"], cancel_deadline=deadline)
+
+    return view
 
 
 class _Gate:
@@ -303,117 +371,3 @@ class _Gate:
         if self._sem is not None:
             sem, self._sem = self._sem, None
             sem.release()
-
-
-async def my_registration(session: AsyncSession, *, actor: Principal, event_id: int) -> RegistrationPublic:
-    ev, _ = await visible_event(session, event_id)
-    await mark_if_ended(session, ev)
-    reg = (await session.execute(
-        select(EventRegistration).where(R.event_id == event_id, R.user_id == actor.user_id)
-        .order_by(R.id.desc()).limit(1))).scalar_one_or_none()
-    if reg is None:
-        raise errors.EventNotRegistered()
-    return (await registration_views(session, [reg], {ev.id: ev}))[0]
-
-
-async def my_registrations(session: AsyncSession, *, actor: Principal, cursor: str | None, limit: int
-                           ) -> Page[MyRegistrationItem]:
-    await mark_no_shows(session, user_id=actor.user_id)
-    stmt = (select(EventRegistration).where(R.user_id == actor.user_id).order_by(R.id.desc()).limit(limit + 1))
-    after = decode_cursor(cursor, "id")
-    if after:
-        stmt = stmt.where(R.id < int(after["id"]))
-    regs = list((await session.execute(stmt)).scalars())
-    page = regs[:limit]
-    events = {e.id: e for e in (await session.execute(
-        select(Event).where(Event.id.in_({r.event_id for r in page})))).scalars()}
-    views = await registration_views(session, page, events)
-    items = [MyRegistrationItem(**v.model_dump(), event_title=events[r.event_id].title,
-                                event_starts_at=events[r.event_id].starts_at) for v, r in zip(views, page, strict=True)]
-    nxt = encode_cursor({"id": page[-1].id}) if len(regs) > limit else None
-    return Page(items=items, next_cursor=nxt)
-
-
-async def _registration_view_by_id(session: AsyncSession, reg_id: int) -> RegistrationPublic:
-    reg = await session.get(EventRegistration, reg_id)
-    ev = await session.get(Event, reg.event_id)
-    return (await registration_views(session, [reg], {ev.id: ev}))[0]
-
-
-async def registration_views(session: AsyncSession, regs: list[EventRegistration], events: dict[int, Event]
-                              ) -> list[RegistrationPublic]:
-    positions: dict[int, int] = {}
-    waiting = [r for r in regs if r.status == "waitlisted"]
-    if waiting:
-        ranked = (select(R.id, func.row_number().over(partition_by=(R.event_id, R.quota_key), order_by=R.id)
-                         .label("pos"))
-                  .where(R.event_id.in_({r.event_id for r in waiting}), R.status == "waitlisted").subquery())
-        wanted = [r.id for r in waiting]
-        positions = dict((await session.execute(
-            select(ranked.c.id, ranked.c.pos).where(ranked.c.id.in_(wanted)))).all())
-    out = []
-    for r in regs:
-        ev = events[r.event_id]
-        out.append(RegistrationPublic(
-            id=r.id, event_id=r.event_id, status=r.status, quota_key=r.quota_key,
-            waitlist_position=positions.get(r.id), badge_number=r.badge_number, created_at=r.created_at,
-            promoted_at=r.promoted_at, cancelled_at=r.cancelled_at, late_cancel=r.late_cancel,
-            checked_in_at=r.checked_in_at, cancel_deadline=cancel_deadline(ev.starts_at, ev.cancel_cutoff_hours),
-        ))
-    return out
-
-
-async def cancel_registration(session: AsyncSession, *, actor: Principal, event_id: int) -> RegistrationPublic:
-    """Give up a place or leave the waitlist. A freed place goes to the first person waiting in the same
-    quota, in this transaction. Later than the cut-off, giving up a place counts as a late cancellation."""
-    now = clock.now()
-    found = (await session.execute(
-        select(R.id, R.quota_key).where(R.event_id == event_id, R.user_id == actor.user_id,
-                                        R.status.in_(ACTIVE_STATUSES)))).first()
-    if found is None:
-        raise errors.EventNotRegistered()
-    ev = await session.get(Event, event_id)
-    if now >= ev.starts_at:
-        raise errors.EventAlreadyStarted()
-    quota_id = (await session.execute(
-        select(Q.id).where(Q.event_id == event_id, Q.quota_key == found.quota_key))).scalar_one()
-    if is_postgres(session):
-        await session.execute(select(func.pg_advisory_xact_lock(QUOTA_LOCK_CLASS, quota_id)))
-    reg = (await session.execute(
-        select(EventRegistration).where(R.id == found.id).with_for_update()
-        .execution_options(populate_existing=True))).scalar_one()
-    if reg.status not in ACTIVE_STATUSES:  # a concurrent request of the same person got there first
-        raise errors.EventNotRegistered()
-    held_place = reg.status == "confirmed"
-    reg.status, reg.cancelled_at = "cancelled", now
-    deadline = cancel_deadline(ev.starts_at, ev.cancel_cutoff_hours)
-    # Someone promoted after the cut-off did not choose the short notice; they may still step back freely.
-    late = held_place and now > deadline and not (reg.promoted_at is not None and reg.promoted_at > deadline)
-    if late:
-        reg.late_cancel, reg.strike_at = True, now
-    await session.flush()
-    if held_place and not await promote(session, ev, reg.quota_key, 1, now):
-        await session.execute(update(Q).where(Q.id == quota_id).values(taken=Q.taken - 1)
-                              .execution_options(**NO_SYNC))
-    if late:
-        await apply_strikes(session, [actor.user_id], now)
-    return (await registration_views(session, [reg], {ev.id: ev}))[0]
-
-
-async def promote(session: AsyncSession, ev: Event, quota_key: str, count: int, now: datetime) -> list[int]:
-    """Confirm the first ``count`` people waiting in the quota; the caller accounts for the places.
-    Must run under the quota's exclusive lock, so that no waitlist entry is still in flight."""
-    rows = (await session.execute(
-        select(R.id, R.user_id).where(R.event_id == ev.id, R.quota_key == quota_key, R.status == "waitlisted")
-        .order_by(R.id).limit(count).with_for_update(skip_locked=True))).all()
-    if not rows:
-        return []
-    await session.execute(update(R).where(R.id.in_([r.id for r in rows]))
-                          .values(status="confirmed", promoted_at=now).execution_options(**NO_SYNC))
-    for r in rows:
-        notifications.notify(
-            session, user_id=r.user_id, kind="event.promoted", title="候补成功，您获得了活动名额",
-            body=f"您候补的「{ev.title}」有了空位，已为您确认报名。活动时间：{local(ev.starts_at)}，"
-                 f"地点：{ev.venue_name}。如不能参加请及时取消报名。",
-            data={"event_id": ev.id, "registration_id": r.id})
-    return [r.user_id for r in rows]
