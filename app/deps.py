@@ -9,10 +9,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import errors
-from app.db import get_sessionmaker
+from app.db import get_engine, get_sessionmaker
 from app.security import decode_access_token
 from models.accounts import User
 from models.orgs import Organisation, OrgMember
@@ -66,14 +67,14 @@ class Principal:
 _bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/*")
 
 
-async def load_principal(session: AsyncSession, token: str) -> Principal:
+async def load_principal(conn: AsyncConnection, token: str) -> Principal:
     claims = decode_access_token(token)
     try:
         user_id = int(claims["sub"])
     except (KeyError, ValueError):
         raise errors.TokenInvalid()
     row = (
-        await session.execute(
+        await conn.execute(
             select(User.id, User.role, User.status, OrgMember.org_id, OrgMember.role, Organisation.kind,
                    Organisation.status)
             .outerjoin(OrgMember, OrgMember.user_id == User.id)
@@ -97,8 +98,8 @@ async def optional_principal(
         return None
     # A short read of its own, so the request's session takes a pooled connection only when the
     # handler needs one: under a rush, requests queued on a hot row must not also hold idle connections.
-    async with get_sessionmaker()() as session:
-        principal = await load_principal(session, creds.credentials)
+    async with get_engine().connect() as conn:
+        principal = await load_principal(conn, creds.credentials)
     request.state.principal = principal
     return principal
 

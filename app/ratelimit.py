@@ -12,7 +12,7 @@ from sqlalchemy import case
 
 from app import errors
 from app.config import get_settings
-from app.db import get_sessionmaker, insert_for
+from app.db import get_engine, insert_for
 from models.platform import RateCounter
 
 
@@ -48,16 +48,17 @@ async def _hit_redis(url: str, key: str, window: int, window_seconds: int) -> in
 
 
 async def _hit_db(key: str, window: int) -> int:
-    async with get_sessionmaker()() as session:
-        insert = insert_for(session)
-        stmt = insert(RateCounter).values(key=key, window_start=window, count=1)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[RateCounter.key],
-            set_={
-                "count": case((stmt.table.c.window_start == window, stmt.table.c.count + 1), else_=1),
-                "window_start": window,
-            },
-        ).returning(RateCounter.count)
-        count = (await session.execute(stmt)).scalar_one()
-        await session.commit()
+    engine = get_engine()
+    insert = insert_for(engine)
+    stmt = insert(RateCounter).values(key=key, window_start=window, count=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[RateCounter.key],
+        set_={
+            "count": case((stmt.table.c.window_start == window, stmt.table.c.count + 1), else_=1),
+            "window_start": window,
+        },
+    ).returning(RateCounter.count)
+    # A bare connection, not an ORM session: this runs on hot paths such as event sign-up.
+    async with engine.begin() as conn:
+        count = (await conn.execute(stmt)).scalar_one()
     return int(count)
