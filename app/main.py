@@ -58,18 +58,25 @@ class RequestContextMiddleware:
                 await _send_error(send, errors.PayloadTooLarge(), rid)
                 return
             received = 0
+            too_large = False
+            started = False
 
             async def limited_receive() -> Message:
-                nonlocal received
+                nonlocal received, too_large
                 message = await receive()
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
                     if received > self.max_body:
+                        too_large = True
                         raise _BodyTooLarge()
                 return message
 
             async def send_with_id(message: Message) -> None:
+                nonlocal started
+                if too_large:
+                    return  # the app's answer to the interrupted body is replaced by a 413 below
                 if message["type"] == "http.response.start":
+                    started = True
                     message.setdefault("headers", [])
                     message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
                 await send(message)
@@ -77,6 +84,8 @@ class RequestContextMiddleware:
             try:
                 await self.app(scope, limited_receive, send_with_id)
             except _BodyTooLarge:
+                pass
+            if too_large and not started:
                 await _send_error(send, errors.PayloadTooLarge(), rid)
         finally:
             request_id_var.reset(token)
@@ -175,6 +184,16 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _too_deep(_: Request, exc: RecursionError) -> JSONResponse:
         return error_response(errors.BadRequest("提交的内容层级太深"))
 
+    @app.exception_handler(sa_exc.DataError)
+    async def _data(_: Request, exc: sa_exc.DataError) -> JSONResponse:
+        # A value the column cannot hold (an id past 2**31 on PostgreSQL): the client's input, not our fault.
+        return error_response(errors.ValidationFailed("数值超出允许范围"))
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(_: Request, exc: OverflowError) -> JSONResponse:
+        # SQLite's driver refuses integers past 2**63 before SQL runs.
+        return error_response(errors.ValidationFailed("数值超出允许范围"))
+
     @app.exception_handler(sa_exc.IntegrityError)
     async def _integrity(_: Request, exc: sa_exc.IntegrityError) -> JSONResponse:
         # A race that a service did not catch itself; the transaction was rolled back.
@@ -183,6 +202,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(sa_exc.DBAPIError)
     async def _db(_: Request, exc: sa_exc.DBAPIError) -> JSONResponse:
+        # SQLSTATE class 22 (data exception), e.g. asyncpg refusing an id past int32 while binding.
+        if str(getattr(exc.orig, "sqlstate", "") or "").startswith("22"):
+            return error_response(errors.ValidationFailed("数值超出允许范围"))
         if isinstance(exc, _DB_DOWN) or exc.connection_invalidated:
             # The driver's own first line only: the wrapped error's text carries SQL parameters.
             first = str(exc.orig).splitlines()[0][:200] if exc.orig else ""
@@ -245,7 +267,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": desc}
     for code, desc in ((400, "Bad request"), (401, "Not logged in"), (403, "Forbidden"), (404, "Not found"),
-                       (409, "Conflict"), (422, "Validation error"), (429, "Rate limited"))
+                       (409, "Conflict"), (413, "Body too large"), (422, "Validation error"), (429, "Rate limited"),
+                       (503, "Database or WeChat unavailable"))
 }
 
 

@@ -119,3 +119,20 @@ async def test_database_down_is_503_fast(settings):
     assert r.status_code == 503
     assert r.json()["code"] == "DB_UNAVAILABLE"
     assert r.headers["Retry-After"]
+
+
+async def test_streamed_body_over_the_limit_is_413(client):
+    async def chunks():
+        for _ in range(40):
+            yield b" " * 65536
+
+    r = await client.post("/api/v1/auth/wechat/login", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413 and r.json()["code"] == "PAYLOAD_TOO_LARGE"
+
+
+async def test_ids_beyond_any_column_are_a_client_error(client, factory):
+    youth = await factory.youth()
+    for huge in (2**31, 2**63 + 1):
+        r = await client.get(f"/api/v1/counselling/bookings/{huge}", headers=youth.headers)
+        assert r.status_code in (404, 422), (huge, r.status_code, r.text)
+        assert r.json()["code"] in ("NOT_FOUND", "VALIDATION_ERROR")
