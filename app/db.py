@@ -26,7 +26,9 @@ def make_engine(settings: Settings, url: str | None = None, **overrides: Any) ->
         "pool_size": settings.db_pool_size,
         "max_overflow": settings.db_max_overflow,
         "pool_timeout": settings.db_pool_timeout_seconds,
-        "pool_pre_ping": True,
+        # No pre-ping: it costs a round trip on every checkout. A connection broken by a database restart
+        # fails its request with 503 DB_UNAVAILABLE, and SQLAlchemy then recycles the whole pool.
+        "pool_pre_ping": False,
         "pool_recycle": 1800,
         "connect_args": {
             "timeout": settings.db_connect_timeout_seconds,

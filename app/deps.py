@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import errors
-from app.db import get_engine, get_sessionmaker
+from app.db import get_sessionmaker
 from app.security import decode_access_token
 from models.accounts import User
 from models.orgs import Organisation, OrgMember
@@ -92,14 +92,13 @@ async def load_principal(conn: AsyncConnection, token: str) -> Principal:
 
 async def optional_principal(
     request: Request,
+    session: SessionDep,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
     if creds is None:
         return None
-    # A short read of its own, so the request's session takes a pooled connection only when the
-    # handler needs one: under a rush, requests queued on a hot row must not also hold idle connections.
-    async with get_engine().connect() as conn:
-        principal = await load_principal(conn, creds.credentials)
+    # On the request's own connection: one pool checkout and one transaction per request.
+    principal = await load_principal(await session.connection(), creds.credentials)
     request.state.principal = principal
     return principal
 

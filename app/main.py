@@ -205,7 +205,9 @@ def install_error_handlers(app: FastAPI) -> None:
         # SQLSTATE class 22 (data exception), e.g. asyncpg refusing an id past int32 while binding.
         if str(getattr(exc.orig, "sqlstate", "") or "").startswith("22"):
             return error_response(errors.ValidationFailed("数值超出允许范围"))
-        if isinstance(exc, _DB_DOWN) or exc.connection_invalidated:
+        sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
+        # 08: connection exceptions; 57P: shutting down / cannot connect now; 53300: too many connections
+        if isinstance(exc, _DB_DOWN) or exc.connection_invalidated or sqlstate.startswith(("08", "57P", "53300")):
             # The driver's own first line only: the wrapped error's text carries SQL parameters.
             first = str(exc.orig).splitlines()[0][:200] if exc.orig else ""
             log.warning("database unavailable: %s %s", type(exc.orig or exc).__name__, first)

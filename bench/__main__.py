@@ -43,6 +43,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2, help="uvicorn workers of the API and of the ceiling")
     p.add_argument("--no-pg-restart", action="store_true",
                    help="skip restarting PostgreSQL (it disconnects every other user of the cluster)")
+    p.add_argument("--rush-connections", type=int, default=200,
+                   help="client connections of the flash sign-up and the counselling rush")
     p.add_argument("--keep-db", action="store_true", help="keep the bench database and the logs")
     return p.parse_args()
 
@@ -56,6 +58,7 @@ async def run(args: argparse.Namespace) -> int:
     if args.no_pg_restart and "pgrestart" in selected:
         selected.remove("pgrestart")
     b = Bench(workers=args.workers, keep_db=args.keep_db, pg_restart="pgrestart" in selected)
+    b.rush_connections = args.rush_connections
     # A SIGTERM (CI timeout, kill) unwinds like Ctrl-C: the servers are stopped and PostgreSQL is up.
     task = asyncio.current_task()
     if task is not None:

@@ -98,6 +98,7 @@ class Check:
 class Bench:
     def __init__(self, *, workers: int, keep_db: bool, pg_restart: bool) -> None:
         self.workers = workers
+        self.rush_connections = 200
         self.keep_db = keep_db
         self.pg_restart = pg_restart
         self.work = Path(tempfile.mkdtemp(prefix="youth-bench-"))
@@ -133,6 +134,10 @@ class Bench:
             "YOUTH_LOG_JSON": "false",
             "PYTHONUNBUFFERED": "1",
         })
+        # As production runs several workers: shared counters (rate limits, the token cache) in Redis,
+        # when this machine has one (the database stands in otherwise).
+        if _redis_reachable():
+            env["YOUTH_REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
         if self.standin_url:
             env["YOUTH_WECHAT_BASE_URL"] = self.standin_url
         env.update(extra)
@@ -446,3 +451,13 @@ def ensure_pg_running() -> None:
         time.sleep(1)
     print("bench: PostgreSQL is NOT running; start it with "
           "`pg_ctlcluster --skip-systemctl-redirect <version> main start`", file=sys.stderr)
+
+
+def _redis_reachable(host: str = "127.0.0.1", port: int = 6379) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False

@@ -191,9 +191,10 @@ async def check_signups(b: Bench, scenario: str, event_id: int, quotas: dict[str
 # --- 1. flash sign-up -----------------------------------------------------------------------------------
 
 
-async def flash_signup(b: Bench, *, people_n: int = 2000, requests_n: int = 5000, connections: int = 200,
+async def flash_signup(b: Bench, *, people_n: int = 2000, requests_n: int = 5000, connections: int | None = None,
                        places: int = 200) -> None:
     scenario = "1. flash sign-up"
+    connections = connections or b.rush_connections
     half = places // 2
     people = await b.make_youth(people_n, prefix="flash",
                                 genders=["male" if i % 2 == 0 else "female" for i in range(people_n)])
@@ -322,8 +323,10 @@ async def make_slots(b: Bench, n: int) -> list[int]:
         return [s.id for s in slots if s.id is not None]
 
 
-async def counselling_rush(b: Bench, *, people_n: int = 500, slots_n: int = 20, connections: int = 200) -> None:
+async def counselling_rush(b: Bench, *, people_n: int = 500, slots_n: int = 20, connections: int | None = None
+                           ) -> None:
     scenario = "2. counselling rush"
+    connections = connections or b.rush_connections
     people = await b.make_youth(people_n, prefix="counsel")
     slot_ids = await make_slots(b, slots_n)
     rng = random.Random("counsel")

@@ -28,7 +28,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import crypto
 from app.config import get_settings
-from app.db import get_sessionmaker, insert_for, make_engine
+from app.db import insert_for, make_engine
 from models.base import utcnow
 from models.platform import ServiceToken
 
@@ -141,14 +141,13 @@ class DbTokenStore(TokenStore):
         if self._sessionmaker is not None:
             return self._sessionmaker()
         settings = get_settings()
-        if not settings.is_sqlite:
-            # Resolved per use: the app's engine may be disposed and rebuilt (tests, shutdown).
-            return get_sessionmaker()()
-        # On SQLite every transaction holds the one write lock, often the very request that is now
-        # waiting for a token. Wait briefly for it, then fall back to asking WeChat directly (harmless
-        # with stable_token), instead of the app engine's 30 s busy timeout.
+        # An engine of its own, not the app's pool: under load the requests waiting for the token hold
+        # every pooled connection, and the one fetching it must not queue behind them. On SQLite every
+        # transaction holds the one write lock, often the very request now waiting for a token: wait
+        # briefly for it, then fall back to asking WeChat directly (harmless with stable_token).
         self._own_engine = make_engine(settings, poolclass=NullPool)
-        event.listen(self._own_engine.sync_engine, "connect", _short_sqlite_lock_wait)
+        if settings.is_sqlite:
+            event.listen(self._own_engine.sync_engine, "connect", _short_sqlite_lock_wait)
         self._sessionmaker = async_sessionmaker(self._own_engine, class_=AsyncSession, expire_on_commit=False)
         return self._sessionmaker()
 
