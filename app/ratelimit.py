@@ -5,6 +5,7 @@ A hit is counted in its own short transaction so that it sticks even when the re
 
 from __future__ import annotations
 
+import logging
 import time
 from functools import lru_cache
 
@@ -15,12 +16,17 @@ from app.config import get_settings
 from app.db import get_engine, insert_for
 from models.platform import RateCounter
 
+log = logging.getLogger(__name__)
+
 
 @lru_cache
 def _redis(url: str):  # type: ignore[no-untyped-def]
-    from redis.asyncio import Redis
+    from redis.asyncio import BlockingConnectionPool, Redis
 
-    return Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+    # Blocking pool: a burst waits briefly for a connection instead of failing with "too many connections".
+    pool = BlockingConnectionPool.from_url(url, max_connections=64, timeout=2.0, socket_timeout=1.0,
+                                           socket_connect_timeout=1.0)
+    return Redis(connection_pool=pool)
 
 
 async def hit(key: str, *, limit: int, window_seconds: int) -> None:
@@ -29,7 +35,14 @@ async def hit(key: str, *, limit: int, window_seconds: int) -> None:
     window = int(now // window_seconds) * window_seconds
     settings = get_settings()
     if settings.redis_url:
-        count = await _hit_redis(settings.redis_url, key, window, window_seconds)
+        from redis.exceptions import RedisError
+
+        try:
+            count = await _hit_redis(settings.redis_url, key, window, window_seconds)
+        except RedisError as exc:
+            # Fail open: an unreachable counter store must not lock everybody out of logging in.
+            log.warning("rate limit store unavailable (%s): not counting %s", type(exc).__name__, key.split(":")[0])
+            return
     else:
         count = await _hit_db(key, window)
     if count > limit:

@@ -111,8 +111,9 @@ async def login_storm(b: Bench, *, logins: int = 1000, phones: int = 300, connec
         phones_stored = await conn.fetchval("SELECT count(*) FROM users WHERE phone_hash IS NOT NULL")
     finally:
         await conn.close()
-    b.check(scenario, "the shared token row counts one fetch", [r["fetch_count"] for r in rows] == [1],
-            ", ".join(f"{r['name']}={r['fetch_count']}" for r in rows))
+    if "YOUTH_REDIS_URL" not in b.env():  # with Redis the shared cache lives there, not in the table
+        b.check(scenario, "the shared token row counts one fetch", [r["fetch_count"] for r in rows] == [1],
+                ", ".join(f"{r['name']}={r['fetch_count']}" for r in rows))
     b.check(scenario, "every bound phone stored", phones_stored == bound, f"{phones_stored} stored, {bound} bound")
 
 
