@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -34,4 +35,22 @@ def decode_cursor(cursor: str | None, *keys: str) -> dict[str, Any] | None:
         raise errors.InvalidCursor()
     if not isinstance(values, dict) or any(k not in values for k in keys):
         raise errors.InvalidCursor()
+    # Services use the values directly in SQL: check their shapes here, once for every listing.
+    for key, value in values.items():
+        if key in ("id", "i"):
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif key == "t":
+            ok = isinstance(value, str) and _is_datetime(value)
+        else:
+            ok = value is None or (isinstance(value, str | int | float) and not isinstance(value, bool))
+        if not ok:
+            raise errors.InvalidCursor()
     return values
+
+
+def _is_datetime(value: str) -> bool:
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True

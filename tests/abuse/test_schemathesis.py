@@ -6,8 +6,10 @@ sending anything, then sent through the app's own event loop with httpx, and eac
 by schemathesis' own checks. Its sync ASGI path would run the app on a second event loop, which the
 shared database engine of the test session cannot follow.
 
-Positive cases get real ids from the demo data set in their path (random ids almost only reach 404);
-negative cases keep whatever invalid values schemathesis made.
+Positive cases get real ids from the demo data set (and registered posting kinds) in their path: random
+ids almost only reach 404. Negative cases keep whatever invalid values schemathesis made. A role that
+the operation's guard refuses outright (401/403 UNAUTHENTICATED/FORBIDDEN) gets one positive and one
+negative case instead of all of them: the rest would only meet the same guard again.
 """
 
 from __future__ import annotations
@@ -36,10 +38,11 @@ from tests.abuse import (
     get_world,
     operations,
     path_param_kinds,
+    posting_kinds,
 )
 
-POSITIVE_EXAMPLES = 5
-NEGATIVE_EXAMPLES = 3
+POSITIVE_EXAMPLES = 8
+NEGATIVE_EXAMPLES = 4
 # A role the operation's guard refuses outright gets one positive and one negative case, not all.
 LOCKED_OUT = frozenset({"UNAUTHENTICATED", "FORBIDDEN"})
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
@@ -59,6 +62,8 @@ def cases_for(op_id: str) -> tuple[list[Any], list[Any]]:
         for name, kind in path_param_kinds(op).items():
             if kind == "integer":
                 case.path_parameters[name] = rng.choice(SMALL_IDS)
+            elif name == "kind":  # the shared publishing endpoints take a registered posting kind
+                case.path_parameters[name] = rng.choice(posting_kinds())
     return positive, negative
 
 
