@@ -35,7 +35,8 @@ lint: dev
 
 ## ruff, then the whole suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set
 test: dev lint
-	$(BIN)/pytest
+	@echo "== the suite on SQLite"
+	TEST_DATABASE_URL= $(BIN)/pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL"; \
 		$(BIN)/pytest; \
