@@ -203,8 +203,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(sa_exc.DBAPIError)
     async def _db(_: Request, exc: sa_exc.DBAPIError) -> JSONResponse:
         # SQLSTATE class 22 (data exception), e.g. asyncpg refusing an id past int32 while binding.
-        if str(getattr(exc.orig, "sqlstate", "") or "").startswith("22"):
-            return error_response(errors.ValidationFailed("数值超出允许范围"))
+        state = str(getattr(exc.orig, "sqlstate", "") or "")
+        if state.startswith("22"):
+            text_problem = state in ("22021", "22P05")  # a character the database cannot store (NUL)
+            return error_response(errors.ValidationFailed("内容中有无法识别的字符" if text_problem else "数值超出允许范围"))
         sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
         # 08: connection exceptions; 57P: shutting down / cannot connect now; 53300: too many connections
         if isinstance(exc, _DB_DOWN) or exc.connection_invalidated or sqlstate.startswith(("08", "57P", "53300")):
