@@ -94,6 +94,14 @@ class _ProjectFields(StrictModel):
     def _district_ok(cls, v: str | None) -> str | None:
         return _district(v)
 
+    @field_validator("applications_close_at", mode="before", check_fields=False)
+    @classmethod
+    def _close_at_is_text(cls, v: object) -> object:
+        # Pydantic's lax mode reads a number as seconds since 1970, which would close intake at once.
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            raise ValueError("请填写带时区的日期时间，例如 2026-12-31T18:00:00+08:00")
+        return v
+
     @model_validator(mode="after")
     def _ages(self) -> _ProjectFields:
         lo, hi = getattr(self, "min_age", None), getattr(self, "max_age", None)
