@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
 from app.schemas.common import Reason, StrictModel
+from app.schemas.moderation import PostingState
 
 Specialty = Literal["study_stress", "emotions", "relationships", "love_marriage", "career", "family"]
 SPECIALTY_LABELS: dict[str, str] = {
@@ -88,13 +89,9 @@ class CounsellorPublic(BaseModel):
     next_free_at: datetime | None = None
 
 
-class CounsellorOwn(CounsellorPublic):
+class CounsellorOwn(CounsellorPublic, PostingState):
     """The centre's view: the public profile with its review state and linked account."""
 
-    status: str
-    review_flag: str | None
-    review_reason: str | None
-    hidden_by_reports: bool
     user_id: int | None
     created_at: datetime
     updated_at: datetime

@@ -17,6 +17,7 @@ from pydantic import (
 
 from app.config import KUNMING_DISTRICTS
 from app.schemas.common import LongText, Reason, ShortText, StrictModel
+from app.schemas.moderation import PostingState
 
 Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[LongText, StringConstraints(min_length=1)]
@@ -198,13 +199,9 @@ class EventPublic(EventSummary):
     my_registration: RegistrationPublic | None = None
 
 
-class EventProvider(BaseModel):
+class EventProvider(PostingState):
     id: int
     org_id: int
-    status: str
-    review_flag: str | None = None
-    review_reason: str | None = None
-    hidden_by_reports: bool
     title: str
     description: str
     venue_name: str

@@ -17,6 +17,7 @@ from pydantic import (
 
 from app.config import KUNMING_DISTRICTS
 from app.schemas.common import LongText, Reason, StrictModel
+from app.schemas.moderation import PostingState
 
 Layout = Literal["studio", "one_room", "two_rooms", "three_rooms"]
 Allocation = Literal["first_come", "lottery"]
@@ -250,7 +251,7 @@ class EligibilityCheck(BaseModel):
     unmet: dict[str, str]  # rule → why it is not met
 
 
-class ProviderProject(BaseModel):
+class ProviderProject(PostingState):
     id: int
     org_id: int
     name: str
@@ -271,12 +272,6 @@ class ProviderProject(BaseModel):
     units_total: int
     units_available: int
     units_remaining: int
-    status: str
-    review_flag: str | None = None
-    review_reason: str | None = None
-    submitted_at: datetime | None = None
-    published_at: datetime | None = None
-    hidden_by_reports: bool
     created_at: datetime
     updated_at: datetime
     unit_types: list[UnitTypePublic]

@@ -61,7 +61,7 @@ class ReportResolveIn(StrictModel):
 
 
 class PostingState(BaseModel):
-    """What a provider sees of a posting's moderation state."""
+    """What a provider sees of a posting's moderation state; every service's provider view includes it."""
 
     status: str
     review_flag: str | None = None
@@ -69,3 +69,7 @@ class PostingState(BaseModel):
     submitted_at: datetime | None = None
     published_at: datetime | None = None
     hidden_by_reports: bool = False
+
+    @classmethod
+    def fields_of(cls, posting: Any) -> dict[str, Any]:
+        return {name: getattr(posting, name) for name in PostingState.model_fields}

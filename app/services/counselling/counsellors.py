@@ -25,6 +25,7 @@ from app.schemas.counselling import (
     SlotPatternResult,
     SlotPublic,
 )
+from app.schemas.moderation import PostingState
 from app.services import audit, moderation
 from app.services.counselling.common import (
     KIND,
@@ -134,8 +135,7 @@ def _public_fields(obj: Counsellor, org_name: str | None, next_free: datetime | 
 async def _own_views(session: AsyncSession, rows: list[Counsellor]) -> list[CounsellorOwn]:
     nxt = await _next_free(session, [c.id for c in rows], utcnow())
     return [CounsellorOwn(
-        **_public_fields(c, None, nxt.get(c.id)), status=c.status, review_flag=c.review_flag,
-        review_reason=c.review_reason, hidden_by_reports=c.hidden_by_reports, user_id=c.user_id,
+        **_public_fields(c, None, nxt.get(c.id)), **PostingState.fields_of(c), user_id=c.user_id,
         created_at=c.created_at, updated_at=c.updated_at,
     ) for c in rows]
 

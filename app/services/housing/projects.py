@@ -13,6 +13,7 @@ from app import errors
 from app.deps import Principal
 from app.pagination import Page, decode_cursor, encode_cursor
 from app.schemas.housing import ProjectIn, ProjectUpdate, ProviderProject, UnitTypeIn, UnitTypeUpdate
+from app.schemas.moderation import PostingState
 from app.services import audit, moderation
 from app.services.housing.allocation import fill
 from app.services.housing.applications import count_by_status
@@ -52,9 +53,8 @@ async def provider_view(session: AsyncSession, projects: Sequence[HousingProject
         photo_urls=list(p.photo_urls or []), allocation=p.allocation, applications_close_at=p.applications_close_at,
         intake_closed_at=p.intake_closed_at, eligibility=eligibility_of(p), min_rent_fen=p.min_rent_fen,
         max_rent_fen=p.max_rent_fen, units_total=p.units_total, units_available=p.units_available,
-        units_remaining=p.units_remaining, status=p.status, review_flag=p.review_flag,
-        review_reason=p.review_reason, submitted_at=p.submitted_at, published_at=p.published_at,
-        hidden_by_reports=p.hidden_by_reports, created_at=p.created_at, updated_at=p.updated_at,
+        units_remaining=p.units_remaining, **PostingState.fields_of(p), created_at=p.created_at,
+        updated_at=p.updated_at,
         unit_types=[unit_public(u) for u in units.get(p.id, [])], application_counts=counts.get(p.id, {}),
         lottery_status=lotteries.get(p.id),
     ) for p in projects]
