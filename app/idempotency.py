@@ -13,7 +13,9 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy import select, update
+from pydantic import BaseModel
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import errors
@@ -21,6 +23,29 @@ from app.db import insert_for
 from app.deps import Principal
 from models.base import utcnow
 from models.platform import IdempotencyRecord
+
+_records = IdempotencyRecord.__table__
+# Built once: these run on every keyed POST, and sign-up rushes are made of them.
+_LOAD = (select(_records.c.request_hash, _records.c.status_code, _records.c.response_body)
+         .where(_records.c.scope == bindparam("scope"), _records.c.key == bindparam("key")))
+_STORE = (update(_records).where(_records.c.id == bindparam("record_id"))
+          .values(status_code=bindparam("status_code"), response_body=bindparam("body")))
+_claims: dict[str, Any] = {}
+
+
+def _claim_statement(conn: AsyncConnection) -> Any:
+    dialect = conn.dialect.name
+    if dialect not in _claims:
+        _claims[dialect] = (insert_for(conn)(_records)
+                            .on_conflict_do_nothing(index_elements=["scope", "key"])
+                            .returning(_records.c.id))
+    return _claims[dialect]
+
+
+def _encode(result: Any) -> Any:
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json")
+    return jsonable_encoder(result)
 
 
 class Idempotency:
@@ -38,39 +63,22 @@ class Idempotency:
         status_code: int = 200,
     ) -> Any:
         if not self.key:
-            return JSONResponse(jsonable_encoder(await work()), status_code=status_code)
+            return JSONResponse(_encode(await work()), status_code=status_code)
         scope = str(actor.user_id)
+        conn = await session.connection()
         # Claim the key: one statement. A concurrent request with the same key waits here on the
         # unique index until the first commits, then inserts nothing and replays the stored answer.
-        insert = insert_for(session)
-        claimed = (
-            await session.execute(
-                insert(IdempotencyRecord)
-                .values(scope=scope, key=self.key, route=self.route, request_hash=self.request_hash,
-                        status_code=0, created_at=utcnow())
-                .on_conflict_do_nothing(index_elements=["scope", "key"])
-                .returning(IdempotencyRecord.id)
-            )
-        ).scalar_one_or_none()
+        claimed = (await conn.execute(_claim_statement(conn), {
+            "scope": scope, "key": self.key, "route": self.route, "request_hash": self.request_hash,
+            "status_code": 0, "created_at": utcnow()})).scalar_one_or_none()
         if claimed is None:
-            stored = await self._load(session, scope)
+            stored = (await conn.execute(_LOAD, {"scope": scope, "key": self.key})).first()
             if stored is None:
                 raise errors.IdempotencyInProgress()
             return self._replay(stored)
-        body = jsonable_encoder(await work())
-        await session.execute(
-            update(IdempotencyRecord).where(IdempotencyRecord.id == claimed)
-            .values(status_code=status_code, response_body=body)
-        )
+        body = _encode(await work())
+        await conn.execute(_STORE, {"record_id": claimed, "status_code": status_code, "body": body})
         return JSONResponse(body, status_code=status_code)
-
-    async def _load(self, session: AsyncSession, scope: str) -> Any:
-        return (
-            await session.execute(
-                select(IdempotencyRecord.request_hash, IdempotencyRecord.status_code, IdempotencyRecord.response_body)
-                .where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == self.key)
-            )
-        ).first()
 
     def _replay(self, stored: Any) -> JSONResponse:
         if stored.request_hash != self.request_hash:

@@ -50,14 +50,21 @@ async def hit(key: str, *, limit: int, window_seconds: int) -> None:
         raise errors.RateLimited(headers={"Retry-After": str(retry_after)})
 
 
+# Count and set the expiry in one atomic round trip (a MULTI/EXEC pipeline is four commands).
+_COUNT = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return n
+"""
+
+
+@lru_cache
+def _count_script(url: str):  # type: ignore[no-untyped-def]
+    return _redis(url).register_script(_COUNT)
+
+
 async def _hit_redis(url: str, key: str, window: int, window_seconds: int) -> int:
-    redis = _redis(url)
-    rkey = f"rl:{key}:{window}"
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.incr(rkey)
-        pipe.expire(rkey, window_seconds + 5)
-        count, _ = await pipe.execute()
-    return int(count)
+    return int(await _count_script(url)(keys=[f"rl:{key}:{window}"], args=[window_seconds + 5]))
 
 
 async def _hit_db(key: str, window: int) -> int:

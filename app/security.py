@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -30,8 +31,26 @@ def create_access_token(*, user_id: int, role: str) -> tuple[str, int]:
     return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm=ALGORITHM), ttl
 
 
+# A request's token is verified by the rate limit and by the authentication dependency, and a person
+# sends many requests with one token: keep verified claims (never a failure) and re-check only expiry.
+_VERIFIED_MAX = 20_000
+_verified: dict[tuple[str, str], dict[str, Any]] = {}
+
+
 def decode_access_token(token: str) -> dict[str, Any]:
-    return _decode(token, "access")
+    key = (get_settings().jwt_secret.get_secret_value(), token)
+    claims = _verified.get(key)
+    if claims is not None:
+        if claims["exp"] <= time.time():
+            _verified.pop(key, None)
+            raise errors.TokenExpired()
+        return claims
+    claims = _decode(token, "access")
+    if isinstance(claims.get("exp"), int):
+        if len(_verified) >= _VERIFIED_MAX:
+            _verified.clear()
+        _verified[key] = claims
+    return claims
 
 
 def sign(claims: dict[str, Any], typ: str, ttl: timedelta | None = None) -> str:
