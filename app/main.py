@@ -259,6 +259,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from app.wechat.standin import start_standin_if_free
 
         standin = start_standin_if_free(settings)
+    await _warm_up(app)
     try:
         yield
     finally:
@@ -266,6 +267,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await dispose_engine()
         if standin is not None:
             standin.stop()
+
+
+async def _warm_up(app: FastAPI) -> None:
+    """FastAPI builds its middleware stack and every route's dispatch state on the first request, which
+    takes a worker about 200 ms: pay it before taking traffic, not in the first second of a rush."""
+    import httpx
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://warm-up") as client:
+        await client.get("/_warm-up")  # matches no route, so every route is looked at
 
 
 _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
