@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -104,6 +104,19 @@ async def session_scope() -> AsyncIterator[AsyncSession]:
 def is_postgres(session_or_engine: Any) -> bool:
     bind = getattr(session_or_engine, "bind", session_or_engine)
     return bind.dialect.name == "postgresql"
+
+
+def padded(values: Iterable[Any]) -> list[Any]:
+    """``values`` for an ``IN (...)``, padded with repeats of the last one to a power of two (8 at least).
+    Each distinct list length is another SQL text, so another prepared statement on PostgreSQL: pages
+    of 1–20 ids would otherwise churn the per-connection statement cache on every page size."""
+    out = list(dict.fromkeys(values))
+    if not out:
+        return out
+    size = 8
+    while size < len(out):
+        size *= 2
+    return out + [out[-1]] * (size - len(out))
 
 
 def insert_for(session_or_conn: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 import uuid
@@ -123,6 +124,7 @@ _MESSAGES = {
     "enum": "取值不在允许范围内",
     "datetime_parsing": "时间格式不正确",
     "datetime_from_date_parsing": "时间格式不正确",
+    "timezone_aware": "请填写带时区的日期时间，例如 2026-12-31T18:00:00+08:00",
     "date_parsing": "日期格式不正确",
     "greater_than_equal": "数值太小",
     "less_than_equal": "数值太大",
@@ -276,6 +278,10 @@ async def _warm_up(app: FastAPI) -> None:
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://warm-up") as client:
         await client.get("/_warm-up")  # matches no route, so every route is looked at
+    # Everything loaded so far lives as long as the process: keep it out of the collector's full
+    # passes, which otherwise walk ~200,000 objects (tens of ms, seen as p99 spikes) every so often.
+    gc.collect()
+    gc.freeze()
 
 
 _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -6,8 +6,9 @@ from __future__ import annotations
 import math
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -27,7 +28,6 @@ from models.housing import (
     HousingProject,
     HousingUnitType,
 )
-from models.orgs import Organisation
 
 KIND = moderation.register(PostingKind(
     kind="housing_project", model=HousingProject, org_kinds=("housing_operator",), title_field="name",
@@ -126,7 +126,8 @@ def real_name_verified(user: User) -> bool:
 # --- loading and locking ------------------------------------------------------------------------------
 
 
-def unit_public(ut: HousingUnitType) -> UnitTypePublic:
+def unit_public(ut: Any) -> UnitTypePublic:
+    """A unit type (an object or a row with its columns) as the public sees it."""
     return UnitTypePublic(
         id=ut.id, layout=ut.layout, layout_label=LAYOUT_LABELS.get(ut.layout, ut.layout), name=ut.name,
         area_sqm=ut.area_sqm, rent_fen=ut.rent_fen, deposit_fen=ut.deposit_fen, total_units=ut.total_units,
@@ -146,14 +147,6 @@ async def unit_types_of(session: AsyncSession, project_ids: Sequence[int]) -> di
     for ut in rows.scalars():
         out[ut.project_id].append(ut)
     return out
-
-
-async def org_names(session: AsyncSession, org_ids: Iterable[int]) -> dict[int, str]:
-    ids = set(org_ids)
-    if not ids:
-        return {}
-    rows = await session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids)))
-    return dict(rows.all())
 
 
 async def lock_project(session: AsyncSession, project_id: int) -> HousingProject:

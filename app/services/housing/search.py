@@ -11,15 +11,16 @@ PostgreSQL); the radius check and the distance shown are the exact haversine, co
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, bindparam, exists, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import errors
-from app.db import insert_for
+from app.db import insert_for, padded
 from app.deps import Principal
 from app.pagination import Page, decode_cursor, encode_cursor
 from app.schemas.housing import (
@@ -41,17 +42,16 @@ from app.services.housing.common import (
     haversine_km,
     lottery_of,
     now_or,
-    org_names,
     real_name_verified,
     shanghai_day,
     unit_public,
-    unit_types_of,
     unmet_rules,
     viewable,
 )
 from models.accounts import User
 from models.base import utcnow
 from models.housing import HousingFavourite, HousingProject, HousingUnitType
+from models.orgs import Organisation
 
 SORTS = ("newest", "rent", "rent_desc", "distance")
 
@@ -184,29 +184,55 @@ async def _page(session: AsyncSession, conds: list[Any], sort: str, origin: tupl
     if sort == "distance":
         page.sort(key=lambda r: (r[2], r[0]))  # exact order within the page
     ids = [pid for pid, _, _ in page]
-    by_id: dict[int, HousingProject] = {}
+    by_id: dict[int, Any] = {}
     if ids:
-        by_id = {p.id: p for p in (await session.execute(select(P).where(P.id.in_(ids)))).scalars()}
+        conn = await session.connection()
+        by_id = {r.id: r for r in await conn.execute(_CARD_ROWS, {"ids": padded(ids)})}
     distances = {pid: d for pid, _, d in page if d is not None}
     return [by_id[i] for i in ids if i in by_id], nxt, distances
 
 
-async def cards(session: AsyncSession, rows: Sequence[HousingProject], viewer: Principal | None,
+# A results page is read as plain rows, not ORM objects: only the columns a card shows, by statements
+# built once (a search is the busiest read of the service).
+_projects, _units = HousingProject.__table__, HousingUnitType.__table__
+_CARD_ROWS = select(
+    _projects.c.id, _projects.c.name, _projects.c.district, _projects.c.address, _projects.c.lat, _projects.c.lng,
+    _projects.c.metro_station, _projects.c.photo_urls, _projects.c.amenities, _projects.c.allocation,
+    _projects.c.min_rent_fen, _projects.c.max_rent_fen, _projects.c.units_remaining, _projects.c.org_id,
+    _projects.c.published_at,
+).where(_projects.c.id.in_(bindparam("ids", expanding=True)))
+_CARD_UNITS = (select(_units.c.id, _units.c.project_id, _units.c.layout, _units.c.name, _units.c.area_sqm,
+                      _units.c.rent_fen, _units.c.deposit_fen, _units.c.total_units, _units.c.available_units,
+                      _units.c.taken_units)
+               .where(_units.c.project_id.in_(bindparam("ids", expanding=True)))
+               .order_by(_units.c.rent_fen, _units.c.id))
+_ORG_NAMES = select(Organisation.__table__.c.id, Organisation.__table__.c.name).where(
+    Organisation.__table__.c.id.in_(bindparam("ids", expanding=True)))
+_favourites = HousingFavourite.__table__
+_FAVOURITES = select(_favourites.c.project_id).where(
+    _favourites.c.user_id == bindparam("user_id"), _favourites.c.project_id.in_(bindparam("ids", expanding=True)))
+
+
+async def cards(session: AsyncSession, rows: Sequence[Any], viewer: Principal | None,
                 distances: dict[int, float]) -> list[ProjectCard]:
+    """Cards for projects (rows or objects with the card's columns): unit types, organisation names
+    and the viewer's favourites in one query each."""
     ids = [p.id for p in rows]
-    units = await unit_types_of(session, ids)
-    orgs = await org_names(session, (p.org_id for p in rows))
+    if not ids:
+        return []
+    conn = await session.connection()
+    units: dict[int, list[Any]] = defaultdict(list)
+    for u in await conn.execute(_CARD_UNITS, {"ids": padded(ids)}):
+        units[u.project_id].append(u)
+    orgs = dict((await conn.execute(_ORG_NAMES, {"ids": padded(p.org_id for p in rows)})).all())
     favs: set[int] | None = None
     if viewer is not None:
-        favs = set()
-        if ids:
-            favs = set((await session.execute(select(HousingFavourite.project_id).where(
-                HousingFavourite.user_id == viewer.user_id, HousingFavourite.project_id.in_(ids)))).scalars())
+        favs = set((await conn.execute(_FAVOURITES, {"user_id": viewer.user_id, "ids": padded(ids)})).scalars())
     return [_card(p, units.get(p.id, []), orgs.get(p.org_id), distances.get(p.id),
                   None if favs is None else p.id in favs) for p in rows]
 
 
-def _card(p: HousingProject, units: list[HousingUnitType], org_name: str | None, distance: float | None,
+def _card(p: Any, units: list[Any], org_name: str | None, distance: float | None,
           favourited: bool | None) -> ProjectCard:
     return ProjectCard(
         id=p.id, name=p.name, district=p.district, address=p.address, lat=p.lat, lng=p.lng,
