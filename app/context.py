@@ -41,7 +41,16 @@ def configure_logging(json_logs: bool) -> None:
     root.setLevel(logging.INFO)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         lg = logging.getLogger(name)
+        if name == "uvicorn.access" and _access_log_off(lg):
+            continue
         lg.handlers = []
         lg.propagate = True
     # SQL parameters would carry personal data: never echo statements.
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+
+
+def _access_log_off(lg: logging.Logger) -> bool:
+    # uvicorn's access_log=False (--no-access-log, `youth serve`) leaves this logger with no handler and not
+    # propagating, and each connection logs requests only if lg.hasHandlers(): routing it to the root
+    # handler would turn the access log back on.
+    return not lg.handlers and not lg.propagate

@@ -1,4 +1,3 @@
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -6,6 +5,7 @@ from fastapi import APIRouter, Query
 from app.deps import SessionDep, StaffUser
 from app.pagination import MAX_LIMIT, Page
 from app.schemas.audit import AuditEntryPublic
+from app.schemas.common import InstantIn
 from app.services import audit
 
 router = APIRouter(tags=["audit"])
@@ -21,8 +21,8 @@ async def audit_log(
     action: Annotated[str | None, Query(max_length=64)] = None,
     target_kind: Annotated[str | None, Query(max_length=40)] = None,
     target_id: Annotated[str | None, Query(max_length=40)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: InstantIn | None = None,
+    until: InstantIn | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> Page[AuditEntryPublic]:

@@ -1,7 +1,7 @@
 """Counselling: the public counsellor list and free slots, the person's private bookings, the centre's
 counsellors, slots, bookings and notes, and the staff's counts."""
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, status
 from app.deps import CurrentUser, Principal, SessionDep, StaffUser, YouthUser, provider_of
 from app.idempotency import IdempotencyDep
 from app.pagination import MAX_LIMIT, Page
+from app.schemas.common import DateTimeIn
 from app.schemas.counselling import (
     AttendanceIn,
     BookingIn,
@@ -43,8 +44,8 @@ router = APIRouter(tags=["counselling"])
 CentreUser = Annotated[Principal, Depends(provider_of("counselling_center"))]
 Cursor = Annotated[str | None, Query(max_length=200)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
-From = Annotated[datetime | None, Query(alias="from", description="Without an offset: Asia/Shanghai time")]
-To = Annotated[datetime | None, Query(alias="to", description="Exclusive; at most 62 days after from")]
+From = Annotated[DateTimeIn | None, Query(alias="from", description="Without an offset: Asia/Shanghai time")]
+To = Annotated[DateTimeIn | None, Query(alias="to", description="Exclusive; at most 62 days after from")]
 
 YOUTH = "/api/v1/counselling"
 CENTRE = "/api/v1/provider/counselling"

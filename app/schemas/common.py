@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 # Trimmed, non-empty text; every free-text field of the API uses one of these.
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
+
+# Pydantic's lax mode reads a number, or text made only of digits ("12345", "20260101"), as seconds since
+# 1970: a typo would close an intake or start an event at once. Every ISO 8601 date-time pydantic parses
+# begins with its date, so that is what a date-time input must look like.
+_STARTS_WITH_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _date_time_text(message: str) -> BeforeValidator:
+    def check(value: object) -> object:
+        if isinstance(value, datetime) or (isinstance(value, str) and _STARTS_WITH_DATE.match(value)):
+            return value
+        raise ValueError(message)
+
+    return BeforeValidator(check)
+
+
+# A moment in time; text with an offset ("Z" or "+08:00") is required.
+InstantIn = Annotated[AwareDatetime, _date_time_text("请填写带时区的日期时间，例如 2026-12-31T18:00:00+08:00"),
+                      Field(description="ISO 8601 with an offset, e.g. 2026-12-31T18:00:00+08:00")]
+# Where an offset may be left out; the service decides what the local time means (Asia/Shanghai so far).
+DateTimeIn = Annotated[datetime, _date_time_text("请填写日期时间，例如 2026-12-31T18:00:00+08:00")]
 
 
 class ErrorBody(BaseModel):

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
-from app.schemas.common import Reason, StrictModel
+from app.schemas.common import DateTimeIn, Reason, StrictModel
 from app.schemas.moderation import PostingState
 
 Specialty = Literal["study_stress", "emotions", "relationships", "love_marriage", "career", "family"]
@@ -99,7 +99,7 @@ class CounsellorOwn(CounsellorPublic, PostingState):
 
 # --- slots -----------------------------------------------------------------------------------------
 
-LocalDateTime = Annotated[datetime, Field(description="ISO 8601; without an offset it is Asia/Shanghai time")]
+LocalDateTime = Annotated[DateTimeIn, Field(description="ISO 8601; without an offset it is Asia/Shanghai time")]
 
 
 class SlotIn(StrictModel):

@@ -6,9 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
-    BeforeValidator,
     Field,
     StringConstraints,
     field_validator,
@@ -16,7 +14,7 @@ from pydantic import (
 )
 
 from app.config import KUNMING_DISTRICTS
-from app.schemas.common import LongText, Reason, ShortText, StrictModel
+from app.schemas.common import InstantIn, LongText, Reason, ShortText, StrictModel
 from app.schemas.moderation import PostingState
 
 Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -28,16 +26,6 @@ Hours = Annotated[int, Field(ge=0, le=168)]
 Latitude = Annotated[float, Field(ge=24.3, le=26.6)]
 Longitude = Annotated[float, Field(ge=102.1, le=103.7)]
 
-
-
-def _time_text(value: object) -> object:
-    # Lax parsing would read a bare number as seconds since 1970; times are ISO 8601 text with an offset.
-    if not isinstance(value, str | datetime):
-        raise ValueError("时间应为带时区的 ISO 8601 格式，例如 2026-12-05T19:00:00+08:00")
-    return value
-
-
-When = Annotated[AwareDatetime, BeforeValidator(_time_text)]
 SignupState = Literal["not_open", "open", "full", "closed", "cancelled"]
 RegistrationStatus = Literal["confirmed", "waitlisted", "cancelled", "no_show", "event_cancelled"]
 
@@ -68,10 +56,10 @@ class EventCreate(_EventFields):
     district: str
     latitude: Latitude | None = None
     longitude: Longitude | None = None
-    starts_at: When
-    ends_at: When
-    signup_opens_at: When
-    signup_closes_at: When
+    starts_at: InstantIn
+    ends_at: InstantIn
+    signup_opens_at: InstantIn
+    signup_closes_at: InstantIn
     capacity: Capacity
     quotas: GenderQuotas | None = Field(None, description="Places per gender; must add up to capacity")
     min_age: Age = 18
@@ -100,10 +88,10 @@ class EventUpdate(_EventFields):
     district: str | None = None
     latitude: Latitude | None = None
     longitude: Longitude | None = None
-    starts_at: When | None = None
-    ends_at: When | None = None
-    signup_opens_at: When | None = None
-    signup_closes_at: When | None = None
+    starts_at: InstantIn | None = None
+    ends_at: InstantIn | None = None
+    signup_opens_at: InstantIn | None = None
+    signup_closes_at: InstantIn | None = None
     min_age: Age | None = None
     max_age: Age | None = None
     require_single: bool | None = None

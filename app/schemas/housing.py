@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     Field,
     StringConstraints,
@@ -16,7 +15,7 @@ from pydantic import (
 )
 
 from app.config import KUNMING_DISTRICTS
-from app.schemas.common import LongText, Reason, StrictModel
+from app.schemas.common import InstantIn, LongText, Reason, StrictModel
 from app.schemas.moderation import PostingState
 
 Layout = Literal["studio", "one_room", "two_rooms", "three_rooms"]
@@ -95,14 +94,6 @@ class _ProjectFields(StrictModel):
     def _district_ok(cls, v: str | None) -> str | None:
         return _district(v)
 
-    @field_validator("applications_close_at", mode="before", check_fields=False)
-    @classmethod
-    def _close_at_is_text(cls, v: object) -> object:
-        # Pydantic's lax mode reads a number as seconds since 1970, which would close intake at once.
-        if isinstance(v, int | float) and not isinstance(v, bool):
-            raise ValueError("请填写带时区的日期时间，例如 2026-12-31T18:00:00+08:00")
-        return v
-
     @model_validator(mode="after")
     def _ages(self) -> _ProjectFields:
         lo, hi = getattr(self, "min_age", None), getattr(self, "max_age", None)
@@ -122,7 +113,7 @@ class ProjectIn(_ProjectFields):
     amenities: Annotated[list[Amenity], Field(max_length=30)] = []
     photo_urls: Annotated[list[PhotoUrl], Field(max_length=20)] = []
     allocation: Allocation = "first_come"
-    applications_close_at: AwareDatetime | None = None
+    applications_close_at: InstantIn | None = None
     min_age: Age = 18
     max_age: Age = 35
     require_no_home: bool = True
@@ -142,7 +133,7 @@ class ProjectUpdate(_ProjectFields):
     amenities: Annotated[list[Amenity], Field(max_length=30)] | None = None
     photo_urls: Annotated[list[PhotoUrl], Field(max_length=20)] | None = None
     allocation: Allocation | None = None
-    applications_close_at: AwareDatetime | None = None
+    applications_close_at: InstantIn | None = None
     min_age: Age | None = None
     max_age: Age | None = None
     require_no_home: bool | None = None

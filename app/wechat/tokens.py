@@ -20,7 +20,7 @@ from typing import Any, ClassVar, TypeGuard
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import event
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlmodel import select
@@ -87,8 +87,12 @@ class TokenStore(ABC):
             try:
                 self._local = await self._shared_get(fetch)
             except self.store_errors as exc:
-                log.error("wechat token store %s unavailable (%s): using the in-process copy",
-                          self.name, type(exc).__name__)
+                if _sqlite_busy(exc):
+                    log.info("wechat token store %s: SQLite's write lock is held (usually by the request that "
+                             "needs the token); using the in-process copy or asking WeChat directly", self.name)
+                else:
+                    log.error("wechat token store %s unavailable (%s): using the in-process copy",
+                              self.name, type(exc).__name__)
                 if local is not None and local.expires_at > utcnow():
                     return local.token
                 # Without force_refresh, stable_token hands every caller the same token, so asking
@@ -117,6 +121,12 @@ class TokenStore(ABC):
     @abstractmethod
     async def _shared_drop(self, token: str) -> None:
         """Compare-and-drop on the shared copy."""
+
+
+def _sqlite_busy(exc: BaseException) -> bool:
+    # Expected on SQLite, not an outage: the request asking for the token took the one write lock with its
+    # first query (BEGIN IMMEDIATE), so the store gives up after SQLITE_LOCK_WAIT_MS and falls back.
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
 
 
 def _short_sqlite_lock_wait(dbapi_conn: Any, _record: Any) -> None:

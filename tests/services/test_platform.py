@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import httpx
 import pytest
@@ -10,6 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from app import crypto, errors, ratelimit
+from app.context import configure_logging
 from app.db import session_scope
 from app.deps import SessionDep, YouthUser
 from app.idempotency import IdempotencyDep
@@ -136,3 +138,31 @@ async def test_inbox_lists_and_marks_read(client, factory):
     assert unread["items"] == []
     other = await factory.youth()
     assert (await client.get("/api/v1/me/notifications", headers=other.headers)).json()["items"] == []
+
+
+@pytest.fixture
+def uvicorn_loggers():
+    """Put back the root and uvicorn loggers as they were: uvicorn's Config reconfigures them."""
+    loggers = [logging.getLogger(name) for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access")]
+    saved = [(lg, lg.handlers[:], lg.level, lg.propagate, lg.disabled) for lg in loggers]
+    yield
+    for lg, handlers, level, propagate, disabled in saved:
+        lg.handlers, lg.propagate, lg.disabled = handlers, propagate, disabled
+        lg.setLevel(level)
+
+
+@pytest.mark.parametrize("log_config", ["default", None], ids=["uvicorn's log config", "log_config=None"])
+def test_logging_set_up_respects_uvicorns_access_log_switch(uvicorn_loggers, log_config):
+    import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
+
+    access = logging.getLogger("uvicorn.access")
+    for access_log in (True, False):  # uvicorn re-enables nothing once off, so "on" goes first
+        # uvicorn configures logging when its Config is built, before the app's lifespan runs ours.
+        uvicorn.Config("app.main:create_app", factory=True, access_log=access_log,
+                       log_config=LOGGING_CONFIG if log_config else None)
+        configure_logging(json_logs=False)
+        # What uvicorn asks each connection before writing an access line.
+        assert access.hasHandlers() is access_log
+        if access_log:
+            assert access.handlers == [] and access.propagate, "the access log goes through our handler"

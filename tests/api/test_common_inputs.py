@@ -1,0 +1,148 @@
+"""Inputs shared by every service: a date-time is ISO 8601 text, never a number pydantic would read as
+seconds since 1970 — in bodies and in query strings, answered 422 with the field named and nothing written."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import func, select
+
+from app.db import session_scope
+from app.schemas.common import DateTimeIn, InstantIn
+from app.validators import SHANGHAI
+from tests.api.test_counselling import account, add_counsellor, provider
+from tests.api.test_events import body as event_body
+from tests.api.test_housing import project_body
+
+API = "/api/v1"
+# A JSON number, a float, and text pydantic's lax mode also reads as a timestamp (the only kind a query has).
+NUMBERS: list[Any] = [12345, 1767225600.5, "1767225600", "20261231"]
+
+
+def assert_refused(r: Any, field: str) -> None:
+    assert r.status_code == 422, r.text
+    out = r.json()
+    assert out["code"] == "VALIDATION_ERROR"
+    assert field in out["fields"], out
+    assert "日期时间" in out["fields"][field], out
+
+
+async def count(model: Any, **where: Any) -> int:
+    async with session_scope() as session:
+        stmt = select(func.count()).select_from(model)
+        for name, value in where.items():
+            stmt = stmt.where(getattr(model, name) == value)
+        return (await session.execute(stmt)).scalar_one()
+
+
+@pytest.mark.parametrize("value", [*NUMBERS, True, -1, "-12345", "1.5e9", [], {}])
+def test_date_time_types_refuse_what_is_not_date_time_text(value):
+    for kind in (InstantIn, DateTimeIn):
+        with pytest.raises(ValidationError):
+            TypeAdapter(kind).validate_python(value)
+
+
+def test_date_time_types_keep_what_they_accepted():
+    instant, local = TypeAdapter(InstantIn), TypeAdapter(DateTimeIn)
+    moment = datetime(2026, 12, 31, 10, 0, tzinfo=UTC)
+    assert instant.validate_python("2026-12-31T18:00:00+08:00") == moment
+    assert instant.validate_python("2026-12-31T10:00:00Z") == moment
+    assert instant.validate_python(moment) == moment
+    with pytest.raises(ValidationError, match="timezone"):
+        instant.validate_python("2026-12-31T18:00:00")
+    # Offset-less text stays allowed where the service reads it as Asia/Shanghai time.
+    assert local.validate_python("2026-12-31T18:00:00") == datetime(2026, 12, 31, 18, 0)
+    assert local.validate_python("2026-12-31") == datetime(2026, 12, 31)
+    assert local.validate_python("2026-12-31T18:00:00+08:00") == moment
+
+
+async def test_housing_project_create_refuses_a_number_for_close_time(client):
+    from models.housing import HousingProject
+
+    operator = await provider("housing_operator")
+    for value in NUMBERS:
+        r = await client.post(f"{API}/provider/housing/projects", json=project_body(applications_close_at=value),
+                              headers=operator.headers)
+        assert_refused(r, "applications_close_at")
+    # Offset-less text was refused before too; now with a message that says what is missing.
+    r = await client.post(f"{API}/provider/housing/projects",
+                          json=project_body(applications_close_at="2026-12-31T18:00:00"), headers=operator.headers)
+    assert_refused(r, "applications_close_at")
+    assert await count(HousingProject, org_id=operator.org_id) == 0
+
+
+async def test_housing_project_patch_refuses_a_number_for_close_time(client):
+    operator = await provider("housing_operator")
+    r = await client.post(f"{API}/provider/housing/projects", json=project_body(), headers=operator.headers)
+    assert r.status_code == 201, r.text
+    before = r.json()
+    url = f"{API}/provider/housing/projects/{before['id']}"
+    for value in NUMBERS:
+        r = await client.patch(url, json={"applications_close_at": value}, headers=operator.headers)
+        assert_refused(r, "applications_close_at")
+    after = (await client.get(url, headers=operator.headers)).json()
+    assert after["applications_close_at"] is None and after["updated_at"] == before["updated_at"]
+    later = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
+    r = await client.patch(url, json={"applications_close_at": later.isoformat()}, headers=operator.headers)
+    assert r.status_code == 200, r.text
+    assert datetime.fromisoformat(r.json()["applications_close_at"]) == later
+
+
+@pytest.mark.parametrize("field", ["starts_at", "signup_closes_at"])
+async def test_event_create_refuses_a_number_for_a_time(client, field):
+    from models.events import Event
+
+    organiser = await provider("event_organizer")
+    start = datetime.now(UTC) + timedelta(days=5)
+    for value in NUMBERS:
+        r = await client.post(f"{API}/provider/events", json=event_body(start=start, **{field: value}),
+                              headers=organiser.headers)
+        assert_refused(r, field)
+    assert await count(Event, org_id=organiser.org_id) == 0
+
+
+async def test_counselling_slot_create_refuses_a_number_but_keeps_local_time(client):
+    from models.counselling import CounsellingSlot
+
+    centre = await provider()
+    cid = await add_counsellor(client, centre, publish=False)
+    url = f"{API}/provider/counselling/counsellors/{cid}/slots"
+    for value in NUMBERS:
+        r = await client.post(url, json={"starts_at": value}, headers=centre.headers)
+        assert_refused(r, "starts_at")
+    assert await count(CounsellingSlot, counsellor_id=cid) == 0
+    local = (datetime.now(SHANGHAI) + timedelta(days=3)).replace(hour=15, minute=0, second=0, microsecond=0)
+    r = await client.post(url, json={"starts_at": local.replace(tzinfo=None).isoformat()}, headers=centre.headers)
+    assert r.status_code == 201, r.text
+    assert datetime.fromisoformat(r.json()["starts_at"]) == local
+
+
+async def test_date_time_query_parameters_refuse_a_number(client):
+    centre = await provider()
+    cid = await add_counsellor(client, centre, publish=False)
+    for url, name in ((f"{API}/counselling/counsellors/{cid}/slots", "from"),
+                      (f"{API}/provider/counselling/counsellors/{cid}/slots", "to")):
+        for value in NUMBERS:
+            r = await client.get(url, params={name: str(value)}, headers=centre.headers)
+            assert_refused(r, name)
+    r = await client.get(f"{API}/provider/counselling/counsellors/{cid}/slots",
+                         params={"from": datetime.now(SHANGHAI).replace(tzinfo=None, microsecond=0).isoformat()},
+                         headers=centre.headers)
+    assert r.status_code == 200, r.text
+
+
+async def test_audit_log_times_need_an_offset(client):
+    staff = await account("moderator")
+    url = f"{API}/staff/audit-log"
+    for value in NUMBERS:
+        r = await client.get(url, params={"since": str(value)}, headers=staff.headers)
+        assert_refused(r, "since")
+    # Offset-less text reached a UTC column and failed there; it is now refused up front.
+    r = await client.get(url, params={"until": "2026-12-31T18:00:00"}, headers=staff.headers)
+    assert_refused(r, "until")
+    r = await client.get(url, params={"since": "2026-01-01T00:00:00+08:00", "until": "2026-12-31T18:00:00Z"},
+                         headers=staff.headers)
+    assert r.status_code == 200, r.text
