@@ -25,7 +25,8 @@ def encode_cursor(values: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, *keys: str) -> dict[str, Any] | None:
+def decode_cursor(cursor: str | None, *keys: str, text: tuple[str, ...] = ()) -> dict[str, Any] | None:
+    """The cursor's values, each of a shape SQL can take; ``text`` names keys that must be strings."""
     if not cursor:
         return None
     try:
@@ -43,7 +44,7 @@ def decode_cursor(cursor: str | None, *keys: str) -> dict[str, Any] | None:
             ok = isinstance(value, str) and _is_datetime(value)
         else:
             ok = value is None or (isinstance(value, str | int | float) and not isinstance(value, bool))
-        if not ok:
+        if not ok or (key in text and not isinstance(value, str)):
             raise errors.InvalidCursor()
     return values
 

@@ -160,7 +160,7 @@ async def close(session: AsyncSession, *, actor: Principal, kind: PostingKind, o
 async def review_queue(session: AsyncSession, *, kind: str | None, status: str | None, flagged: bool | None,
                        cursor: str | None, limit: int) -> Page[ReviewItem]:
     kinds = [get_kind(kind)] if kind else list(REGISTRY.values())
-    after = decode_cursor(cursor, "t", "k", "i")
+    after = decode_cursor(cursor, "t", "k", "i", text=("k",))  # k: the posting kind
     streams = []
     for k in kinds:
         m = k.model
@@ -391,7 +391,7 @@ async def provider_postings(session: AsyncSession, *, actor: Principal, kind: st
                             cursor: str | None, limit: int) -> Page[ReviewItem]:
     """The organisation's own postings of every kind with their review state, newest first."""
     kinds = [get_kind(kind)] if kind else [k for k in REGISTRY.values() if actor.org_kind in k.org_kinds]
-    after = decode_cursor(cursor, "t", "k", "i")
+    after = decode_cursor(cursor, "t", "k", "i", text=("k",))  # k: the posting kind
     streams = []
     for k in kinds:
         m = k.model
