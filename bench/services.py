@@ -115,7 +115,7 @@ async def check_signups(b: Bench, scenario: str, event_id: int, quotas: dict[str
                         reqs: list[dict[str, Any]], out: dict[str, Any], *, strict_order: bool = True) -> None:
     conn = await b.pg()
     try:
-        regs = await conn.fetch("SELECT id, user_id, quota_key, status FROM event_registrations "
+        regs = await conn.fetch("SELECT id, user_id, quota_key, status, promoted_at FROM event_registrations "
                                 "WHERE event_id = $1 ORDER BY id", event_id)
         counters = {r["quota_key"]: (r["taken"], r["capacity"]) for r in await conn.fetch(
             "SELECT quota_key, taken, capacity FROM event_quotas WHERE event_id = $1", event_id)}
@@ -153,10 +153,13 @@ async def check_signups(b: Bench, scenario: str, event_id: int, quotas: dict[str
     b.check(scenario, "no idempotency key left half-written", pending_idem == 0, f"{pending_idem} in progress")
 
     # Arrival order, seen from the clients: (1) once someone has been told "waitlisted", nobody who
-    # asks later gets a place of that quota; (2) someone told "waitlisted" before another person
-    # even asked is ahead of that person in the queue (the queue is registration id order).
+    # asks later gets a place of that quota except by promotion from the waitlist; (2) a promoted
+    # person passed over nobody told "waitlisted" before they even asked; (3) someone told
+    # "waitlisted" before another person even asked is ahead of that person in the queue (the queue is
+    # registration id order).
     first_send: dict[int, float] = {}
     first_wait_done: dict[str, float] = {}
+    wait_done: dict[int, float] = {}
     for req, r in zip(reqs, out["results"], strict=True):
         u = req["u"]
         first_send[u] = min(first_send.get(u, r[1]), r[1])
@@ -164,10 +167,26 @@ async def check_signups(b: Bench, scenario: str, event_id: int, quotas: dict[str
         if r[3] in (200, 201) and body.get("status") == "waitlisted":
             k = body.get("quota_key", "")
             first_wait_done[k] = min(first_wait_done.get(k, r[2]), r[2])
-    late_winners = [r for r in regs if r["status"] == "confirmed" and r["quota_key"] in first_wait_done
+            wait_done[u] = min(wait_done.get(u, r[2]), r[2])
+    late_winners = [r for r in regs if r["status"] == "confirmed" and r["promoted_at"] is None
+                    and r["quota_key"] in first_wait_done
                     and first_send.get(r["user_id"], 0) > first_wait_done[r["quota_key"]]]
-    b.check(scenario, "nobody who asked after a 'waitlisted' answer got a place", not late_winners,
-            f"{len(late_winners)} late winners")
+    b.check(scenario, "nobody who asked after a 'waitlisted' answer got a place other than by promotion",
+            not late_winners, f"{len(late_winners)} late winners")
+    # A promoted person must be the head of the queue among the entries committed by then. Someone
+    # still waiting with a lower id may merely have been in flight (ids are given before commit), so
+    # only a person answered "waitlisted" before the promoted one even asked counts as passed over.
+    promoted = [r for r in regs if r["promoted_at"] is not None]
+    still_waiting = [r for r in regs if r["status"] == "waitlisted"]
+    lower = passed_over = 0
+    for p in promoted:
+        ahead_of_p = [q for q in still_waiting if q["quota_key"] == p["quota_key"] and q["id"] < p["id"]]
+        lower += bool(ahead_of_p)
+        passed_over += any(wait_done.get(q["user_id"], float("inf")) < first_send.get(p["user_id"], 0)
+                           for q in ahead_of_p)
+    b.check(scenario, "promotions go to the head of the waitlist (nobody answered 'waitlisted' passed over)",
+            passed_over == 0, f"{len(promoted)} promoted, {passed_over} past someone already waiting, "
+            f"{lower} past a lower id (possibly in flight)")
     done_of: dict[int, float] = {}
     for req, r in zip(reqs, out["results"], strict=True):
         if r[3] in (200, 201):

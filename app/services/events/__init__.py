@@ -13,9 +13,25 @@ How places stay correct under a rush (PostgreSQL; SQLite serialises every transa
   advisory lock on the quota, and everything that frees a place (cancellation, capacity increase) takes
   that lock *exclusively* first. A freed place is therefore either seen by the waitlisting request, or
   its freer sees the new waitlist entry and promotes it — nobody waits while a place stands empty;
+- a place standing free while people wait (the rules above never leave one, but a repair by hand or a
+  fault outside them might) goes to the head of the waitlist, never to a newcomer. The person read
+  says whether anyone waits in the quota; if so the newcomer takes the waitlist path, and a free place
+  found there is taken by the conditional UPDATE and given to the first waiting registration ahead of
+  the newcomer (the newcomer keeps it only when nobody is ahead). A cancellation or a capacity increase
+  fills every free place of the quota, not only the one it frees;
+- promoting from the waitlist path runs under the *shared* lock, and is still safe: every promotion
+  follows the promoter's own successful ``taken + 1``, so places given never exceed places free; the
+  promoter holds the counter row from that UPDATE to its commit, so promoting requests go one at a time
+  and each reads the waitlist after the previous one committed; the promoted row is locked FOR UPDATE,
+  and all else that changes waitlisted rows (cancellation, capacity change, event cancellation) holds
+  the exclusive lock. SKIP LOCKED only keeps the promoter from waiting on a registration while it
+  holds the hot row; within these rules no such lock is held then. As on the exclusive path, an entry
+  still in flight (inserted, not committed) is not seen although its id may be lower: a place goes to
+  the lowest id committed so far, so nobody already told "waitlisted" is ever passed over;
 - inside one process at most ``event_signup_gate`` requests per quota wait on the counter row at once
   (queueing in Postgres on one row lock only makes the rush slower).
-Lock order: the event row, then a quota's advisory lock, then rows (registrations, counters).
+Lock order: the event row, then a quota's advisory lock, then rows: registrations before counters,
+except that a registration locked after the counter row is locked with SKIP LOCKED, never waited for.
 """
 
 from app.services.events.attendance import check_in, get_ticket, mark_no_shows, my_restriction

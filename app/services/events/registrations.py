@@ -1,11 +1,14 @@
-"""The person's own registrations, and cancelling: a freed place goes to the first person waiting in the
-same quota in the same transaction; giving up a place after the cut-off counts as a late cancellation."""
+"""The person's own registrations, and cancelling: a freed place (and any other place standing free in
+the quota) goes to the first people waiting in the same quota in the same transaction; giving up a place
+after the cut-off counts as a late cancellation."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import errors
@@ -82,19 +85,20 @@ async def registration_views(session: AsyncSession, regs: list[EventRegistration
 
 
 async def cancel_registration(session: AsyncSession, *, actor: Principal, event_id: int) -> RegistrationPublic:
-    """Give up a place or leave the waitlist. A freed place goes to the first person waiting in the same
-    quota, in this transaction. Later than the cut-off, giving up a place counts as a late cancellation."""
+    """Give up a place or leave the waitlist. Every place then free in the quota — the one given up, and
+    any left empty otherwise — goes to the first people waiting in it, in this transaction. Later than the
+    cut-off, giving up a place counts as a late cancellation."""
     now = clock.now()
     found = (await session.execute(
-        select(R.id, R.quota_key).where(R.event_id == event_id, R.user_id == actor.user_id,
-                                        R.status.in_(ACTIVE_STATUSES)))).first()
+        select(R.id, Q.id.label("quota_id"))
+        .join(Q, and_(Q.event_id == R.event_id, Q.quota_key == R.quota_key))
+        .where(R.event_id == event_id, R.user_id == actor.user_id, R.status.in_(ACTIVE_STATUSES)))).first()
     if found is None:
         raise errors.EventNotRegistered()
     ev = await session.get(Event, event_id)
     if now >= ev.starts_at:
         raise errors.EventAlreadyStarted()
-    quota_id = (await session.execute(
-        select(Q.id).where(Q.event_id == event_id, Q.quota_key == found.quota_key))).scalar_one()
+    quota_id = found.quota_id
     if is_postgres(session):
         await session.execute(select(func.pg_advisory_xact_lock(QUOTA_LOCK_CLASS, quota_id)))
     reg = (await session.execute(
@@ -110,8 +114,16 @@ async def cancel_registration(session: AsyncSession, *, actor: Principal, event_
     if late:
         reg.late_cancel, reg.strike_at = True, now
     await session.flush()
-    if held_place and not await promote(session, ev, reg.quota_key, 1, now):
-        await session.execute(update(Q).where(Q.id == quota_id).values(taken=Q.taken - 1)
+    # Every place standing free goes to the people waiting, not only the one given up here: whatever
+    # left a place empty while people wait (a fault, a repair by hand) mends itself at the next change.
+    # The counter row is locked, so fast-path sign-ups cannot take a counted place underneath.
+    held = int(held_place)
+    capacity, taken = (await session.execute(
+        select(Q.capacity, Q.taken).where(Q.id == quota_id).with_for_update())).one()
+    free = capacity - taken + held
+    promoted = await promote(session, ev, reg.quota_key, free, now) if free > 0 else []
+    if len(promoted) != held:
+        await session.execute(update(Q).where(Q.id == quota_id).values(taken=Q.taken + len(promoted) - held)
                               .execution_options(**NO_SYNC))
     if late:
         await apply_strikes(session, [actor.user_id], now)
@@ -124,8 +136,15 @@ async def promote(session: AsyncSession, ev: Event, quota_key: str, count: int, 
     rows = (await session.execute(
         select(R.id, R.user_id).where(R.event_id == ev.id, R.quota_key == quota_key, R.status == "waitlisted")
         .order_by(R.id).limit(count).with_for_update(skip_locked=True))).all()
+    await confirm_promoted(session, ev, rows, now)
+    return [r.user_id for r in rows]
+
+
+async def confirm_promoted(session: AsyncSession, ev: Event, rows: Sequence[Any], now: datetime) -> None:
+    """Confirm these waitlisted registrations (``id``, ``user_id``; locked by the caller, whose counter
+    already holds their places) and tell each person."""
     if not rows:
-        return []
+        return
     await session.execute(update(R).where(R.id.in_([r.id for r in rows]))
                           .values(status="confirmed", promoted_at=now).execution_options(**NO_SYNC))
     for r in rows:
@@ -134,4 +153,3 @@ async def promote(session: AsyncSession, ev: Event, quota_key: str, count: int, 
             body=f"您候补的「{ev.title}」有了空位，已为您确认报名。活动时间：{local(ev.starts_at)}，"
                  f"地点：{ev.venue_name}。如不能参加请及时取消报名。",
             data={"event_id": ev.id, "registration_id": r.id})
-    return [r.user_id for r in rows]

@@ -27,6 +27,7 @@ from app.schemas.events import RegistrationPublic
 from app.services.events import clock
 from app.services.events.attendance import mark_no_shows
 from app.services.events.common import QUOTA_LOCK_CLASS, cancel_deadline, is_visible, local
+from app.services.events.registrations import confirm_promoted
 from app.validators import SHANGHAI, age_on
 from models.accounts import User
 from models.base import utcnow
@@ -69,10 +70,12 @@ def _person_statement(gendered: bool) -> Any:
         _regs.c.user_id == _users.c.id, _regs.c.status == "confirmed", _regs.c.checked_in_at.is_(None),
         ended.c.id == _regs.c.event_id, ended.c.ends_at <= bindparam("now"), ended.c.no_shows_marked_at.is_(None),
         ended.c.cancelled_at.is_(None))
+    waiting = exists().where(_regs.c.event_id == bindparam("event_id"), _regs.c.quota_key == key,
+                             _regs.c.status == "waitlisted")
     return (
         select(_users.c.birth_date, _users.c.gender, _users.c.marital_status, _users.c.real_name,
                _users.c.id_number_hash, _restrictions.c.until, _restrictions.c.reason, _quotas.c.id,
-               _quotas.c.capacity, _quotas.c.taken, _quotas.c.open, existing, pending)
+               _quotas.c.capacity, _quotas.c.taken, _quotas.c.open, existing, pending, waiting)
         .select_from(_users.outerjoin(_restrictions, _restrictions.c.user_id == _users.c.id)
                      .outerjoin(_quotas, and_(_quotas.c.event_id == bindparam("event_id"), _quotas.c.quota_key == key)))
         .where(_users.c.id == bindparam("user_id"))
@@ -91,6 +94,11 @@ _RECHECK = select(
     .where(_regs.c.event_id == bindparam("event_id"), _regs.c.quota_key == bindparam("quota_key"),
            _regs.c.status == "waitlisted", _regs.c.id < bindparam("reg_id")).scalar_subquery(),
 ).where(_quotas.c.id == bindparam("quota_id"))
+# The person a free place goes to: the head of the quota's waitlist, if it is ahead of the caller.
+_HEAD = (select(_regs.c.id, _regs.c.user_id)
+         .where(_regs.c.event_id == bindparam("event_id"), _regs.c.quota_key == bindparam("quota_key"),
+                _regs.c.status == "waitlisted", _regs.c.id < bindparam("reg_id"))
+         .order_by(_regs.c.id).limit(1).with_for_update(skip_locked=True))
 _SET_STATUS = update(_regs).where(_regs.c.id == bindparam("reg_id")).values(status=bindparam("new_status"))
 _ahead = aliased(_regs)
 _VIEW = (
@@ -187,15 +195,16 @@ class _Person:
     quota_open: bool
     existing_id: int | None
     pending_no_shows: bool
+    waiting: bool
 
 
 async def _person(conn: AsyncConnection, rules: _EventRules, user_id: int, now: datetime) -> _Person:
     """In one round trip: the person, their restriction, their quota's counter (read without a lock),
-    the registration they already hold for this event, and whether one of their confirmed places is at
-    an event that ended without its no-shows recorded yet."""
+    the registration they already hold for this event, whether one of their confirmed places is at
+    an event that ended without its no-shows recorded yet, and whether anyone waits in their quota."""
     row = (await conn.execute(_PERSON[rules.gendered], {"event_id": rules.id, "user_id": user_id, "now": now})).one()
     return _Person(row[0], row[1], row[2], bool(row[3] and row[4]), row[5], row[6], row[7], row[8] or 0,
-                   row[9] or 0, bool(row[10]), row[11], bool(row[12]))
+                   row[9] or 0, bool(row[10]), row[11], bool(row[12]), bool(row[13]))
 
 
 def _check_event(rules: _EventRules | None, now: datetime) -> _EventRules:
@@ -270,7 +279,9 @@ async def sign_up(session: AsyncSession, *, actor: Principal, event_id: int) -> 
 
     # The person is inserted before the quota is touched: a duplicate request stops here, and on
     # PostgreSQL waits for its twin's transaction (on the unique index) rather than for the hot row.
-    if who.taken < who.capacity:
+    # Nobody takes a place past people already waiting: with a waitlist, a newcomer joins it, and a
+    # place that stands free goes to the head of the queue below.
+    if who.taken < who.capacity and not who.waiting:
         gate = await _Gate.enter(session, quota_id) if postgres else None
         reg_id = await _insert(conn, values, "confirmed")
         if reg_id is None:
@@ -288,18 +299,40 @@ async def sign_up(session: AsyncSession, *, actor: Principal, event_id: int) -> 
             return await _existing(conn, event_id, actor.user_id)
         status = "waitlisted"
 
-    # The quota looked full. Decide under the shared quota lock: whoever frees a place takes it
-    # exclusively first, so a place freed from now on finds this registration on the waitlist.
+    # The quota looked full or had a waitlist. Decide under the shared quota lock: whoever frees a
+    # place takes it exclusively first, so a place freed from now on finds this registration waiting.
     if postgres:
         await conn.execute(_LOCK_SHARED, {"quota_id": quota_id})
     taken, capacity, quota_open, ahead = (await conn.execute(_RECHECK, {
         "quota_id": quota_id, "event_id": event_id, "quota_key": quota_key, "reg_id": reg_id})).one()
     if not quota_open:
         raise errors.EventCancelled()
-    final = "confirmed" if taken < capacity and await _take_place(conn, quota_id) else "waitlisted"
+    got, promoted = (await _fill(session, conn, event_id, quota_id, quota_key, reg_id, now)
+                     if taken < capacity else (False, 0))
+    final = "confirmed" if got else "waitlisted"
     if final != status:
         await conn.execute(_SET_STATUS, {"reg_id": reg_id, "new_status": final})
+    if promoted and not got:
+        return await _view(conn, reg_id)  # the people ahead just moved up
     return view(reg_id, final, ahead + 1 if final == "waitlisted" else None)
+
+
+async def _fill(session: AsyncSession, conn: AsyncConnection, event_id: int, quota_id: int, quota_key: str,
+                reg_id: int, now: datetime) -> tuple[bool, int]:
+    """Places stand free: take them one at a time, each by the conditional UPDATE (so never more than
+    are free), and give each to the head of the waitlist if it is ahead of ``reg_id``; the first place
+    with nobody ahead is this registration's. Returns (this registration got a place, people promoted).
+    Safe under the shared lock; the package docstring has the argument."""
+    ev: Event | None = None
+    promoted = 0
+    while await _take_place(conn, quota_id):
+        head = (await conn.execute(_HEAD, {"event_id": event_id, "quota_key": quota_key, "reg_id": reg_id})).first()
+        if head is None:
+            return True, promoted
+        ev = ev or await session.get(Event, event_id)
+        await confirm_promoted(session, ev, [head], now)
+        promoted += 1
+    return False, promoted
 
 
 async def _insert(conn: AsyncConnection, values: dict[str, Any], status: str) -> int | None:
