@@ -308,10 +308,13 @@ async def kill_worker_in_rush(b: Bench, *, people_n: int = 1200, requests_n: int
     b.check(scenario, "retried requests answered 2xx",
             all(r[3] in (200, 201) for r in retry_out["results"]),
             str(Counter(r[3] for r in retry_out["results"])))
-    # Each dropped request replaced by its retry, on the rush's clock, for the checks.
+    # Each dropped request answered by its retry, on the rush's clock, for the checks. The person asked
+    # when the original was sent: a request that committed a place before its worker died replays
+    # "confirmed" on retry, and counting the retry's send time would make that an unfair late win.
     shift = retry_out.get("epoch", 0.0) - out["epoch"]
     retried = iter([[r[0], r[1] + shift, r[2] + shift, *r[3:]] for r in retry_out["results"]])
-    merged = {"results": [next(retried) if r[3] <= 0 or r[3] == 503 else r for r in out["results"]]}
+    merged = {"results": [[r[0], r[1], *next(retried)[2:]] if r[3] <= 0 or r[3] == 503 else r
+                          for r in out["results"]]}
     await check_signups(b, scenario, event_id, quotas, {"male": half, "female": places - half}, reqs, merged,
                         strict_order=False)
 
@@ -602,7 +605,11 @@ async def housing_search(b: Bench, *, projects_n: int = 20_000, connections: int
             f"{k} {percentile(sorted(v), 0.5):.0f}/{percentile(sorted(v), 0.99):.0f}"
             for k, v in sorted(by_kind.items())), cpu2]))
     b.check(scenario, "every paced search answered 200", set(s2.statuses) == {200}, s2.status_text())
+    # Closed loop: each client sends again the moment it is answered, so the mean latency is
+    # clients / throughput (Little's law) and this p99 measures the queue more than the search.
     b.target(f"housing search p99 ≤ 50 ms with {connections} clients and no think time",
-             s.p99_ms <= 50, f"{s.p99_ms:.0f} ms at {s.rps:.0f} req/s")
+             s.p99_ms <= 50, f"{s.p99_ms:.0f} ms at {s.rps:.0f} req/s; the mean alone is {connections} clients / "
+             f"throughput = {connections / s.rps * 1000:.0f} ms here, ≤ 50 ms needs ≥ {connections / 0.05:.0f} req/s"
+             if s.rps else f"{s.p99_ms:.0f} ms")
     b.target(f"housing search p99 ≤ 50 ms at {rate:.0f} req/s (half the saturated throughput)",
              s2.p99_ms <= 50, f"{s2.p99_ms:.0f} ms")
