@@ -10,14 +10,16 @@ people and organisations instead, and never depends on global counts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import random
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -290,3 +292,12 @@ def factory(client: Any) -> Factory:
 @pytest.fixture(scope="session")
 def settings() -> Any:
     return get_settings()
+
+
+@pytest.fixture
+def travel() -> Iterator[Callable[[datetime], datetime]]:
+    """``travel(when)`` stops the platform clock (app.clock) at ``when`` until the test ends; no sleeping."""
+    from app import clock
+
+    with contextlib.ExitStack() as stack:
+        yield lambda when: stack.enter_context(clock.frozen(when))

@@ -122,17 +122,18 @@ def centre_principal(centre: Actor) -> Principal:
 
 
 async def past_booking(centre: Actor, counsellor_id: int, person: Actor, *, hours_ago: int = 2) -> int:
-    """A booking whose session has started: made through the services with an earlier 'now'."""
+    """A booking whose session has started: made through the services with the clock a day before it."""
+    from app import clock
     from app.schemas.counselling import BookingIn, SlotIn
     from app.services import counselling
 
     start = now() - timedelta(hours=hours_ago)
-    then = start - timedelta(days=1)
-    async with session_scope() as session:
-        slot = await counselling.create_slot(session, actor=centre_principal(centre), counsellor_id=counsellor_id,
-                                             data=SlotIn(starts_at=start), now=then)
-        booking = await counselling.book(session, actor=Principal(person.user_id, "youth"),
-                                         data=BookingIn(**booking_body(slot.id)), now=then)
+    with clock.frozen(start - timedelta(days=1)):
+        async with session_scope() as session:
+            slot = await counselling.create_slot(session, actor=centre_principal(centre),
+                                                 counsellor_id=counsellor_id, data=SlotIn(starts_at=start))
+            booking = await counselling.book(session, actor=Principal(person.user_id, "youth"),
+                                             data=BookingIn(**booking_body(slot.id)))
     return booking.id
 
 

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from app.services.events import clock as events_clock
 from app.services.events import mark_no_shows
 from app.validators import SHANGHAI, id_check_char
 
@@ -95,16 +94,6 @@ async def youth(factory: Any, *, gender: str = "female", age: int = 25, **profil
 
 async def sign_up(client: Any, event_id: int, person: Actor, **headers: str) -> Any:
     return await client.post(f"{API}/events/{event_id}/registrations", headers={**person.headers, **headers})
-
-
-@pytest.fixture
-def travel(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Moves the events service's clock (no sleeping)."""
-
-    def to(when: datetime) -> None:
-        monkeypatch.setattr(events_clock, "now", lambda: when)
-
-    return to
 
 
 async def notifications_of(client: Any, person: Actor) -> list[dict[str, Any]]:

@@ -114,19 +114,20 @@ async def build(client: Any) -> World:
 
 
 async def _past_booking(centre: Actor, counsellor_id: int, person: Actor) -> int:
-    """A session that started an hour ago, booked the day before (through the services, with their clock)."""
+    """A session that started an hour ago, booked the day before (through the services, the clock moved back)."""
+    from app import clock
     from app.db import session_scope
     from app.deps import Principal
     from app.schemas.counselling import BookingIn, SlotIn
     from app.services import counselling
 
     start = _now() - timedelta(hours=1)
-    then = start - timedelta(days=1)
     principal = Principal(centre.user_id, "provider", centre.org_id, "owner", "counselling_center", "verified")
-    async with session_scope() as session:
-        slot = await counselling.create_slot(session, actor=principal, counsellor_id=counsellor_id,
-                                             data=SlotIn(starts_at=start), now=then)
-        booking = await counselling.book(session, actor=Principal(person.user_id, "youth"), now=then, data=BookingIn(
-            slot_id=slot.id, mode="video",
-            intake={"topic": "emotions", "description": "", "self_harm_thoughts": False}))
+    with clock.frozen(start - timedelta(days=1)):
+        async with session_scope() as session:
+            slot = await counselling.create_slot(session, actor=principal, counsellor_id=counsellor_id,
+                                                 data=SlotIn(starts_at=start))
+            booking = await counselling.book(session, actor=Principal(person.user_id, "youth"), data=BookingIn(
+                slot_id=slot.id, mode="video",
+                intake={"topic": "emotions", "description": "", "self_harm_thoughts": False}))
     return booking.id

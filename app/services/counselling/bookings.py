@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import errors
+from app import clock, errors
 from app.config import get_settings
 from app.deps import Principal
 from app.pagination import Page, decode_cursor, encode_cursor
@@ -38,7 +38,6 @@ from app.services.counselling.common import (
     overlaps,
 )
 from models.accounts import User
-from models.base import utcnow
 from models.counselling import (
     HOLDING_STATUSES,
     CounsellingBooking,
@@ -122,9 +121,8 @@ async def _release_slot(session: AsyncSession, slot_id: int, to: str = "free") -
     )
 
 
-async def book(session: AsyncSession, *, actor: Principal, data: BookingIn, now: datetime | None = None
-               ) -> BookingPublic:
-    now = now or utcnow()
+async def book(session: AsyncSession, *, actor: Principal, data: BookingIn) -> BookingPublic:
+    now = clock.now()
     slot, counsellor = await _bookable_slot(session, data.slot_id, data.mode, now)
     person = await _lock_person(session, actor.user_id)
     if person.birth_date is None or not person.real_name or not person.id_number_hash:
@@ -189,9 +187,8 @@ def _changeable(booking: CounsellingBooking, now: datetime) -> None:
         raise errors.CounsellingSessionStarted()
 
 
-async def cancel(session: AsyncSession, *, actor: Principal, booking_id: int, now: datetime | None = None
-                 ) -> BookingPublic:
-    now = now or utcnow()
+async def cancel(session: AsyncSession, *, actor: Principal, booking_id: int) -> BookingPublic:
+    now = clock.now()
     booking, counsellor = await _own_booking(session, actor, booking_id, for_update=True)
     if booking.status == "cancelled":  # a repeated DELETE answers the same
         return BookingPublic(**_booking_public(booking, counsellor))
@@ -204,11 +201,10 @@ async def cancel(session: AsyncSession, *, actor: Principal, booking_id: int, no
     return BookingPublic(**_booking_public(booking, counsellor))
 
 
-async def reschedule(session: AsyncSession, *, actor: Principal, booking_id: int, slot_id: int,
-                     now: datetime | None = None) -> BookingPublic:
+async def reschedule(session: AsyncSession, *, actor: Principal, booking_id: int, slot_id: int) -> BookingPublic:
     """Move a booking to another slot of the same centre in one transaction: the new slot is taken
     first, the old one released after; any refusal rolls back and the old booking stands."""
-    now = now or utcnow()
+    now = clock.now()
     await _lock_person(session, actor.user_id)
     booking, _ = await _own_booking(session, actor, booking_id, for_update=True)
     _changeable(booking, now)
@@ -235,7 +231,7 @@ async def my_bookings(session: AsyncSession, *, actor: Principal, upcoming: bool
             .options(defer(CounsellingBooking.intake, raiseload=True))
             .where(CounsellingBooking.user_id == actor.user_id).order_by(CounsellingBooking.id.desc()).limit(limit + 1))
     if upcoming:
-        stmt = stmt.where(CounsellingBooking.status == "booked", CounsellingBooking.ends_at > utcnow())
+        stmt = stmt.where(CounsellingBooking.status == "booked", CounsellingBooking.ends_at > clock.now())
     after = decode_cursor(cursor, "id")
     if after:
         stmt = stmt.where(CounsellingBooking.id < int(after["id"]))
@@ -338,9 +334,9 @@ async def centre_booking(session: AsyncSession, *, actor: Principal, booking_id:
                                intake=_intake(booking))
 
 
-async def centre_cancel(session: AsyncSession, *, actor: Principal, booking_id: int, data: CentreCancelIn,
-                        now: datetime | None = None) -> CentreBooking:
-    now = now or utcnow()
+async def centre_cancel(session: AsyncSession, *, actor: Principal, booking_id: int, data: CentreCancelIn
+                        ) -> CentreBooking:
+    now = clock.now()
     booking, counsellor = await _centre_booking(session, actor, booking_id, for_update=True)
     if booking.status != "booked":
         raise errors.CounsellingBookingState()
@@ -363,9 +359,8 @@ async def centre_cancel(session: AsyncSession, *, actor: Principal, booking_id: 
     return CentreBooking(**_centre_view(booking, counsellor.display_name, await _client_name_of(session, booking)))
 
 
-async def mark_attendance(session: AsyncSession, *, actor: Principal, booking_id: int, status: str,
-                          now: datetime | None = None) -> CentreBooking:
-    now = now or utcnow()
+async def mark_attendance(session: AsyncSession, *, actor: Principal, booking_id: int, status: str) -> CentreBooking:
+    now = clock.now()
     booking, counsellor = await _centre_booking(session, actor, booking_id, for_update=True)
     if booking.status not in HOLDING_STATUSES:
         raise errors.CounsellingBookingState()
@@ -395,9 +390,8 @@ async def _own_note(session: AsyncSession, booking_id: int, author_id: int, *, f
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def write_note(session: AsyncSession, *, actor: Principal, booking_id: int, body: str,
-                     now: datetime | None = None) -> NotePublic:
-    now = now or utcnow()
+async def write_note(session: AsyncSession, *, actor: Principal, booking_id: int, body: str) -> NotePublic:
+    now = clock.now()
     booking, counsellor = await _centre_booking(session, actor, booking_id)
     if booking.status not in HOLDING_STATUSES:
         raise errors.CounsellingBookingState()

@@ -9,7 +9,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import errors
+from app import clock, errors
 from app.config import get_settings
 from app.deps import Principal
 from app.pagination import Page, decode_cursor, encode_cursor
@@ -38,7 +38,6 @@ from app.services.counselling.common import (
     to_utc,
 )
 from app.validators import SHANGHAI
-from models.base import utcnow
 from models.counselling import HOLDING_STATUSES, CounsellingBooking, CounsellingSlot, Counsellor
 from models.orgs import Organisation, OrgMember
 
@@ -133,7 +132,7 @@ def _public_fields(obj: Counsellor, org_name: str | None, next_free: datetime | 
 
 
 async def _own_views(session: AsyncSession, rows: list[Counsellor]) -> list[CounsellorOwn]:
-    nxt = await _next_free(session, [c.id for c in rows], utcnow())
+    nxt = await _next_free(session, [c.id for c in rows], clock.now())
     return [CounsellorOwn(
         **_public_fields(c, None, nxt.get(c.id)), **PostingState.fields_of(c), user_id=c.user_id,
         created_at=c.created_at, updated_at=c.updated_at,
@@ -158,9 +157,8 @@ def _slot_own(slot: CounsellingSlot, booking_id: int | None = None) -> SlotOwn:
                    ends_at=local(slot.ends_at), status=slot.status, booking_id=booking_id)
 
 
-async def create_slot(session: AsyncSession, *, actor: Principal, counsellor_id: int, data: SlotIn,
-                      now: datetime | None = None) -> SlotOwn:
-    now = now or utcnow()
+async def create_slot(session: AsyncSession, *, actor: Principal, counsellor_id: int, data: SlotIn) -> SlotOwn:
+    now = clock.now()
     moderation.require_org_kind(actor, KIND)
     # The counsellor row lock queues concurrent slot requests for one counsellor, so they cannot overlap.
     counsellor = await moderation.load_own(session, actor, KIND, counsellor_id, for_update=True)
@@ -180,9 +178,9 @@ async def create_slot(session: AsyncSession, *, actor: Principal, counsellor_id:
     return _slot_own(slot)
 
 
-async def create_slot_pattern(session: AsyncSession, *, actor: Principal, counsellor_id: int, data: SlotPatternIn,
-                              now: datetime | None = None) -> SlotPatternResult:
-    now = now or utcnow()
+async def create_slot_pattern(session: AsyncSession, *, actor: Principal, counsellor_id: int, data: SlotPatternIn
+                              ) -> SlotPatternResult:
+    now = clock.now()
     moderation.require_org_kind(actor, KIND)
     counsellor = await moderation.load_own(session, actor, KIND, counsellor_id, for_update=True)
     first = data.start_date or local(now).date()
@@ -224,7 +222,7 @@ async def create_slot_pattern(session: AsyncSession, *, actor: Principal, counse
 async def own_slots(session: AsyncSession, *, actor: Principal, counsellor_id: int, start: datetime | None,
                     end: datetime | None) -> list[SlotOwn]:
     counsellor = await moderation.load_own(session, actor, KIND, counsellor_id)
-    lo, hi = time_range(start, end, utcnow() - timedelta(days=1), timedelta(days=28))
+    lo, hi = time_range(start, end, clock.now() - timedelta(days=1), timedelta(days=28))
     rows = await session.execute(
         select(CounsellingSlot, CounsellingBooking.id)
         .outerjoin(CounsellingBooking, and_(CounsellingBooking.slot_id == CounsellingSlot.id,
@@ -270,7 +268,7 @@ async def list_counsellors(session: AsyncSession, *, specialty: str | None, mode
         stmt = stmt.where(Counsellor.id > int(after["id"]))
     rows = (await session.execute(stmt)).all()
     page = rows[:limit]
-    nxt = await _next_free(session, [c.id for c, _ in page], utcnow())
+    nxt = await _next_free(session, [c.id for c, _ in page], clock.now())
     return Page(items=[CounsellorPublic(**_public_fields(c, name, nxt.get(c.id))) for c, name in page],
                 next_cursor=encode_cursor({"id": page[-1][0].id}) if len(rows) > limit else None)
 
@@ -287,13 +285,13 @@ async def _public_counsellor(session: AsyncSession, counsellor_id: int) -> tuple
 
 async def get_counsellor(session: AsyncSession, *, counsellor_id: int) -> CounsellorPublic:
     obj, org_name = await _public_counsellor(session, counsellor_id)
-    nxt = await _next_free(session, [obj.id], utcnow())
+    nxt = await _next_free(session, [obj.id], clock.now())
     return CounsellorPublic(**_public_fields(obj, org_name, nxt.get(obj.id)))
 
 
-async def free_slots(session: AsyncSession, *, counsellor_id: int, start: datetime | None, end: datetime | None,
-                     now: datetime | None = None) -> list[SlotPublic]:
-    now = now or utcnow()
+async def free_slots(session: AsyncSession, *, counsellor_id: int, start: datetime | None, end: datetime | None
+                     ) -> list[SlotPublic]:
+    now = clock.now()
     await _public_counsellor(session, counsellor_id)
     lo, hi = time_range(start, end, now, timedelta(days=28))
     lo = max(lo, now + timedelta(hours=get_settings().counselling_min_notice_hours))

@@ -8,17 +8,16 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import errors
+from app import clock, errors
 from app.schemas.counselling import CounsellingStats
 from app.services import moderation
 from app.services.counselling.common import local, local_day_bounds
-from models.base import utcnow
 from models.counselling import CounsellingBooking, CounsellingSlot, Counsellor
 
 
 async def stats(session: AsyncSession, *, first: date | None, last: date | None, org_id: int | None
                 ) -> CounsellingStats:
-    today = local(utcnow()).date()
+    today = local(clock.now()).date()
     first = first or today - timedelta(days=30)
     last = last or today + timedelta(days=30)
     if last < first or (last - first).days > 366:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import errors, security
+from app import clock, errors, security
 from app.config import get_settings
 from app.db import insert_for
 from app.deps import Principal
@@ -17,7 +17,6 @@ from app.schemas.events import (
     TicketPublic,
 )
 from app.services import audit, moderation, notifications
-from app.services.events import clock
 from app.services.events.common import (
     KIND,
     NO_SYNC,
@@ -42,6 +41,7 @@ async def get_ticket(session: AsyncSession, *, actor: Principal, event_id: int) 
         raise errors.EventTicketUnavailable()
     ttl = max(ev.ends_at - now, timedelta(0)) + timedelta(hours=1)
     token = security.sign({"eid": event_id, "rid": reg}, "ticket", ttl=ttl)
+    # Real time, not the clock: this is the signed token's expiry, checked by app.security.
     return TicketPublic(ticket=token, event_id=event_id, registration_id=reg, expires_at=utcnow() + ttl)
 
 
@@ -89,7 +89,8 @@ async def mark_no_shows(session: AsyncSession, *, event_id: int | None = None, u
                         now: datetime | None = None) -> int:
     """Record confirmed people who never checked in as no-shows, for every ended event not yet
     processed (one event, or the events one person is concerned by). Safe to call from anywhere and
-    concurrently: each event is claimed once. Returns how many no-shows were recorded."""
+    concurrently: each event is claimed once. Returns how many no-shows were recorded. ``now``: the
+    instant of the calling rule (sign-up passes its own), else the clock."""
     now = now or clock.now()
     stmt = select(Event.id).where(Event.ends_at <= now, Event.no_shows_marked_at.is_(None),
                                   Event.cancelled_at.is_(None))

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import errors
+from app import clock, errors
 from app.deps import Principal
 from app.schemas.events import (
     ChoiceSummary,
@@ -16,7 +16,6 @@ from app.schemas.events import (
     PicksPublic,
 )
 from app.services import moderation
-from app.services.events import clock
 from app.services.events.common import (
     KIND,
     R,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import errors
+from app import clock, errors
 from app.deps import Principal
 from app.pagination import Page, decode_cursor, encode_cursor
 from app.schemas.events import (
@@ -17,7 +17,6 @@ from app.schemas.events import (
     QuotaProvider,
 )
 from app.services import audit, moderation, notifications
-from app.services.events import clock
 from app.services.events.attendance import mark_if_ended
 from app.services.events.common import (
     KIND,

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import clock
 from app.deps import Principal
 from app.pagination import Page, decode_cursor, encode_cursor
 from app.schemas.events import (
@@ -16,7 +17,6 @@ from app.schemas.events import (
     QuotaPublic,
 )
 from app.services import moderation
-from app.services.events import clock
 from app.services.events.attendance import mark_if_ended
 from app.services.events.common import (
     R,

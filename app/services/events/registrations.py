@@ -11,13 +11,12 @@ from typing import Any
 from sqlalchemy import and_, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import errors
+from app import clock, errors
 from app.db import is_postgres
 from app.deps import Principal
 from app.pagination import Page, decode_cursor, encode_cursor
 from app.schemas.events import MyRegistrationItem, RegistrationPublic
 from app.services import notifications
-from app.services.events import clock
 from app.services.events.attendance import apply_strikes, mark_if_ended, mark_no_shows
 from app.services.events.common import (
     NO_SYNC,

@@ -19,12 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import errors, ratelimit, security
+from app import clock, errors, ratelimit, security
 from app.config import get_settings
 from app.db import insert_for
 from app.deps import Principal
 from app.schemas.events import RegistrationPublic
-from app.services.events import clock
 from app.services.events.attendance import mark_no_shows
 from app.services.events.common import QUOTA_LOCK_CLASS, cancel_deadline, is_visible, local
 from app.services.events.registrations import confirm_promoted

@@ -11,7 +11,8 @@ Offer expiry: an offer not accepted within ``housing_offer_expiry_hours`` (72) p
 applicant. ``expire_offers`` does it for every project (a periodic job: ``youth housing-expire-offers``)
 and the same processing runs lazily for a project whenever its page, lottery or applications are read
 or an offer is answered, so nobody acts on an offer that should have lapsed even if the job is late.
-Every function that depends on the time takes ``now``, so tests move the clock instead of sleeping.
+Time comes from ``app.clock.now()``, read once per operation and handed to the helpers as ``now``, so
+tests move the clock (``clock.frozen``) instead of sleeping.
 """
 
 from app.services.housing.allocation import expire_offers

@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import clock
 from app.config import get_settings
 from app.services import notifications
-from app.services.housing.common import APP, UT, lock_project, lottery_of, now_or, sync_project, transition
+from app.services.housing.common import APP, UT, lock_project, lottery_of, sync_project, transition
 from app.validators import SHANGHAI
 from models.housing import HousingApplication, HousingProject
 
@@ -108,8 +109,9 @@ async def expire_due(session: AsyncSession, project_id: int, now: datetime) -> N
 async def expire_offers(session: AsyncSession, *, now: datetime | None = None, project_id: int | None = None,
                         max_projects: int = 200) -> int:
     """Pass every offer past its deadline to the next applicant; returns how many lapsed. For the
-    periodic job (``youth housing-expire-offers``) and for tests, which pass a later ``now``."""
-    now = now_or(now)
+    periodic job (``youth housing-expire-offers``); ``now`` processes as of another time (default: the
+    clock)."""
+    now = now or clock.now()
     stmt = select(APP.project_id).where(APP.status == "offered", APP.offer_expires_at <= now).distinct()
     if project_id is not None:
         stmt = stmt.where(APP.project_id == project_id)

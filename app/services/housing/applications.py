@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import errors, ratelimit, security
+from app import clock, errors, ratelimit, security
 from app.config import get_settings
 from app.deps import Principal
 from app.pagination import Page, decode_cursor, encode_cursor
@@ -35,7 +35,6 @@ from app.services.housing.common import (
     lock_project,
     lottery_of,
     new_application_number,
-    now_or,
     real_name_verified,
     shanghai_day,
     sync_project,
@@ -69,9 +68,8 @@ async def limit_applications(authorization: str | None) -> None:
                         window_seconds=60)
 
 
-async def apply(session: AsyncSession, *, actor: Principal, project_id: int, unit_type_id: int,
-                now: datetime | None = None) -> MyApplication:
-    now = now_or(now)
+async def apply(session: AsyncSession, *, actor: Principal, project_id: int, unit_type_id: int) -> MyApplication:
+    now = clock.now()
     settings = get_settings()
     # A shared lock: applications go side by side, but never across the freeze of a lottery list.
     project = await session.get(P, project_id, with_for_update={"read": True}, populate_existing=True)
@@ -144,8 +142,8 @@ def _mine(app: HousingApplication, project: HousingProject, unit: HousingUnitTyp
 
 
 async def my_applications(session: AsyncSession, *, actor: Principal, active_only: bool, cursor: str | None,
-                          limit: int, now: datetime | None = None) -> Page[MyApplication]:
-    now = now_or(now)
+                          limit: int) -> Page[MyApplication]:
+    now = clock.now()
     due = (await session.execute(select(APP.project_id).where(
         APP.user_id == actor.user_id, APP.status == "offered", APP.offer_expires_at <= now).distinct()
     )).scalars().all()
@@ -171,10 +169,9 @@ async def _own_application(session: AsyncSession, actor: Principal, application_
     return app
 
 
-async def my_application(session: AsyncSession, *, actor: Principal, application_id: int,
-                         now: datetime | None = None) -> MyApplication:
+async def my_application(session: AsyncSession, *, actor: Principal, application_id: int) -> MyApplication:
     app = await _own_application(session, actor, application_id)
-    await expire_due(session, app.project_id, now_or(now))
+    await expire_due(session, app.project_id, clock.now())
     return await _mine_with_history(session, app)
 
 
@@ -207,9 +204,9 @@ async def _waiting_position(session: AsyncSession, app: HousingApplication, proj
 
 
 async def respond(session: AsyncSession, *, actor: Principal, application_id: int, action: str,
-                  reason: str | None = None, now: datetime | None = None) -> MyApplication:
+                  reason: str | None = None) -> MyApplication:
     """The applicant accepts or declines an offer, or withdraws (at any time before accepting)."""
-    now = now_or(now)
+    now = clock.now()
     app = await _own_application(session, actor, application_id)
     project = await lock_project(session, app.project_id)
     await expire_due(session, project.id, now)
@@ -279,9 +276,9 @@ def _applications_query(project_id: int, status: str | None, unit_type_id: int |
 
 async def provider_applications(
     session: AsyncSession, *, actor: Principal, project_id: int, status: str | None, unit_type_id: int | None,
-    number: str | None, order: str, cursor: str | None, limit: int, now: datetime | None = None,
+    number: str | None, order: str, cursor: str | None, limit: int,
 ) -> Page[ProviderApplication]:
-    now = now_or(now)
+    now = clock.now()
     moderation.require_org_kind(actor, KIND)
     project = await moderation.load_own(session, actor, KIND, project_id)
     await expire_due(session, project.id, now)
@@ -314,8 +311,8 @@ async def provider_applications(
 
 
 async def decide(session: AsyncSession, *, actor: Principal, application_id: int, decision: str,
-                 reason: str | None, now: datetime | None = None) -> ProviderApplication:
-    now = now_or(now)
+                 reason: str | None) -> ProviderApplication:
+    now = clock.now()
     moderation.require_org_kind(actor, KIND)
     app = await session.get(APP, application_id)
     if app is None:
@@ -370,10 +367,10 @@ def _local(value: datetime | None) -> str:
     return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-async def export_csv(session: AsyncSession, *, actor: Principal, project_id: int, status: str | None,
-                     now: datetime | None = None) -> tuple[str, str]:
+async def export_csv(session: AsyncSession, *, actor: Principal, project_id: int, status: str | None
+                     ) -> tuple[str, str]:
     """The project's applications as CSV (ID and phone numbers masked); returns (file name, text)."""
-    now = now_or(now)
+    now = clock.now()
     moderation.require_org_kind(actor, KIND)
     project = await moderation.load_own(session, actor, KIND, project_id)
     await expire_due(session, project.id, now)

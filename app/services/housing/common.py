@@ -20,7 +20,6 @@ from app.services import moderation
 from app.services.moderation import PostingKind
 from app.validators import SHANGHAI, age_on
 from models.accounts import User
-from models.base import utcnow
 from models.housing import (
     HousingApplication,
     HousingApplicationEvent,
@@ -38,10 +37,6 @@ KIND = moderation.register(PostingKind(
 P = HousingProject
 UT = HousingUnitType
 APP = HousingApplication
-
-
-def now_or(now: datetime | None) -> datetime:
-    return now or utcnow()
 
 
 def shanghai_day(now: datetime) -> date:

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import errors
+from app import clock, errors
 from app.deps import Principal
 from app.schemas.housing import LotteryDrawPublic, LotteryPublic, LotteryResult
 from app.services import audit, notifications
@@ -36,7 +36,6 @@ from app.services.housing.common import (
     P,
     lock_project,
     lottery_of,
-    now_or,
     own_locked,
     sync_project,
     transition,
@@ -85,10 +84,9 @@ def verify_lottery(data: dict[str, Any]) -> list[str]:
     return problems
 
 
-async def freeze(session: AsyncSession, *, actor: Principal, project_id: int, now: datetime | None = None
-                 ) -> LotteryPublic:
+async def freeze(session: AsyncSession, *, actor: Principal, project_id: int) -> LotteryPublic:
     """Close applications and freeze the eligible list; its hash is public from now on."""
-    now = now_or(now)
+    now = clock.now()
     project = await own_locked(session, actor, project_id)
     if project.allocation != "lottery":
         raise errors.HousingNotLottery()
@@ -125,9 +123,9 @@ async def _staff_lottery(session: AsyncSession, project_id: int) -> tuple[Housin
     return project, lot
 
 
-async def set_seed(session: AsyncSession, *, actor: Principal, project_id: int, seed: str, source: str,
-                   now: datetime | None = None) -> LotteryPublic:
-    now = now_or(now)
+async def set_seed(session: AsyncSession, *, actor: Principal, project_id: int, seed: str, source: str
+                   ) -> LotteryPublic:
+    now = clock.now()
     project, lot = await _staff_lottery(session, project_id)
     if lot.status != "frozen":
         raise errors.HousingLotteryState("随机种子已经公布，不能更改；如需重新抽签请说明原因")
@@ -165,9 +163,8 @@ async def _run_draw(session: AsyncSession, actor: Principal, project: HousingPro
     return offered
 
 
-async def draw(session: AsyncSession, *, actor: Principal, project_id: int, now: datetime | None = None
-               ) -> LotteryPublic:
-    now = now_or(now)
+async def draw(session: AsyncSession, *, actor: Principal, project_id: int) -> LotteryPublic:
+    now = clock.now()
     project, lot = await _staff_lottery(session, project_id)
     if lot.status != "seeded":
         raise errors.HousingLotteryState("请先公布随机种子" if lot.status == "frozen" else "已经抽签")
@@ -179,10 +176,10 @@ async def draw(session: AsyncSession, *, actor: Principal, project_id: int, now:
 
 
 async def redraw(session: AsyncSession, *, actor: Principal, project_id: int, seed: str, source: str,
-                 reason: str, now: datetime | None = None) -> LotteryPublic:
+                 reason: str) -> LotteryPublic:
     """Draw again with a new announced seed: outstanding offers are withdrawn and made again in the
     new order. Applicants who declined, let an offer lapse or withdrew stay so."""
-    now = now_or(now)
+    now = clock.now()
     project, lot = await _staff_lottery(session, project_id)
     if lot.status != "drawn":
         raise errors.HousingLotteryState("尚未抽签，不能重新抽签")
@@ -215,9 +212,8 @@ async def redraw(session: AsyncSession, *, actor: Principal, project_id: int, se
     return await _public(session, project, lot)
 
 
-async def lottery_view(session: AsyncSession, *, project_id: int, now: datetime | None = None
-                       ) -> LotteryPublic:
-    now = now_or(now)
+async def lottery_view(session: AsyncSession, *, project_id: int) -> LotteryPublic:
+    now = clock.now()
     project = await session.get(P, project_id)
     if project is None or not viewable(project):
         raise errors.NotFound()

@@ -4,12 +4,11 @@ workflow (``/api/v1/provider/postings/housing_project/{id}/submit``)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import errors
+from app import clock, errors
 from app.deps import Principal
 from app.pagination import Page, decode_cursor, encode_cursor
 from app.schemas.housing import ProjectIn, ProjectUpdate, ProviderProject, UnitTypeIn, UnitTypeUpdate
@@ -24,7 +23,6 @@ from app.services.housing.common import (
     P,
     eligibility_of,
     lottery_of,
-    now_or,
     own_locked,
     sync_project,
     unit_public,
@@ -144,8 +142,8 @@ async def add_unit_type(session: AsyncSession, *, actor: Principal, project_id: 
 
 
 async def update_unit_type(session: AsyncSession, *, actor: Principal, project_id: int, unit_type_id: int,
-                           data: UnitTypeUpdate, now: datetime | None = None) -> ProviderProject:
-    now = now_or(now)
+                           data: UnitTypeUpdate) -> ProviderProject:
+    now = clock.now()
     project = await own_locked(session, actor, project_id)
     _require_editable(project)
     unit = await session.get(UT, unit_type_id, with_for_update=True, populate_existing=True)
@@ -200,10 +198,9 @@ async def delete_unit_type(session: AsyncSession, *, actor: Principal, project_i
     return await _one(session, project)
 
 
-async def set_intake(session: AsyncSession, *, actor: Principal, project_id: int, open_: bool,
-                     now: datetime | None = None) -> ProviderProject:
+async def set_intake(session: AsyncSession, *, actor: Principal, project_id: int, open_: bool) -> ProviderProject:
     """Close applications early, or reopen them (a lottery project never reopens after its freeze)."""
-    now = now_or(now)
+    now = clock.now()
     project = await own_locked(session, actor, project_id)
     _require_editable(project)
     if open_:

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, exists, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import errors
+from app import clock, errors
 from app.db import insert_for, padded
 from app.deps import Principal
 from app.pagination import Page, decode_cursor, encode_cursor
@@ -41,7 +41,6 @@ from app.services.housing.common import (
     eligibility_of,
     haversine_km,
     lottery_of,
-    now_or,
     real_name_verified,
     shanghai_day,
     unit_public,
@@ -244,9 +243,8 @@ def _card(p: Any, units: list[Any], org_name: str | None, distance: float | None
     )
 
 
-async def project_detail(session: AsyncSession, *, viewer: Principal | None, project_id: int,
-                         now: datetime | None = None) -> ProjectDetail:
-    now = now_or(now)
+async def project_detail(session: AsyncSession, *, viewer: Principal | None, project_id: int) -> ProjectDetail:
+    now = clock.now()
     project = await session.get(P, project_id)
     if project is None or not viewable(project):
         raise errors.NotFound()
@@ -270,9 +268,8 @@ async def project_detail(session: AsyncSession, *, viewer: Principal | None, pro
     )
 
 
-async def check_eligibility(session: AsyncSession, *, actor: Principal, project_id: int,
-                            now: datetime | None = None) -> EligibilityCheck:
-    now = now_or(now)
+async def check_eligibility(session: AsyncSession, *, actor: Principal, project_id: int) -> EligibilityCheck:
+    now = clock.now()
     project = await session.get(P, project_id)
     if project is None or not viewable(project):
         raise errors.NotFound()
