@@ -76,3 +76,21 @@ async def test_review_queue_refuses_a_cursor_whose_kind_is_not_text():
         async with session_scope() as s:
             with pytest.raises(errors.InvalidCursor):
                 await moderation.review_queue(s, kind=None, status=None, flagged=None, cursor=cursor, limit=5)
+
+
+def test_the_clock_freezes_nests_restores_and_refuses_naive_times():
+    from datetime import UTC, datetime, timedelta
+
+    from app import clock
+
+    real = clock.now()
+    assert real.tzinfo is not None
+    a = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    with clock.frozen(a):
+        assert clock.now() == a
+        with clock.frozen(a + timedelta(hours=1)):
+            assert clock.now() == a + timedelta(hours=1)
+        assert clock.now() == a
+    assert abs(clock.now() - real) < timedelta(minutes=5)
+    with pytest.raises(ValueError), clock.frozen(datetime(2026, 3, 1, 8, 0)):
+        pass
