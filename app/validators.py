@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from app import clock
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -49,7 +51,7 @@ def mask_phone(value: str) -> str:
 
 
 def today_shanghai() -> date:
-    return datetime.now(SHANGHAI).date()
+    return clock.now().astimezone(SHANGHAI).date()
 
 
 def age_on(birth: date, day: date | None = None) -> int:
