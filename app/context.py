@@ -29,6 +29,17 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False)
 
 
+class _NoResultRows(logging.Filter):
+    """Drops SQLAlchemy's DEBUG lines of fetched rows: they are logged after the column types have
+    processed them, so encrypted columns appear decrypted, and ``hide_parameters`` does not cover them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg != "Row %r"
+
+
+_NO_RESULT_ROWS = _NoResultRows()
+
+
 def configure_logging(json_logs: bool) -> None:
     handler = logging.StreamHandler()
     handler.addFilter(_RequestIdFilter())
@@ -47,6 +58,11 @@ def configure_logging(json_logs: bool) -> None:
         lg.propagate = True
     # SQL parameters would carry personal data: never echo statements.
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    # Should someone turn statement logging back on to debug, the rows still stay out (a logger's filter
+    # holds whatever its level). Parameters are hidden by the engines themselves (hide_parameters).
+    logging.getLogger("sqlalchemy.engine.Engine").addFilter(_NO_RESULT_ROWS)
+    # aiosqlite's DEBUG lines print each statement with its parameters; a DEBUG root would let them through.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
 def _access_log_off(lg: logging.Logger) -> bool:

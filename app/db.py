@@ -18,8 +18,11 @@ _sessionmaker: async_sessionmaker[AsyncSession] | None = None
 
 def make_engine(settings: Settings, url: str | None = None, **overrides: Any) -> AsyncEngine:
     url = url or settings.database_url
+    # Bound parameters would otherwise be printed in every DBAPI error's text (which error handlers log)
+    # and in SQLAlchemy's own statement logging: they can carry personal data such as ID or phone numbers.
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **overrides)
+        options: dict[str, Any] = {"connect_args": {"timeout": 30}, "hide_parameters": True, **overrides}
+        engine = create_async_engine(url, **options)
         _configure_sqlite(engine)
         return engine
     kwargs: dict[str, Any] = {
@@ -30,6 +33,7 @@ def make_engine(settings: Settings, url: str | None = None, **overrides: Any) ->
         # fails its request with 503 DB_UNAVAILABLE, and SQLAlchemy then recycles the whole pool.
         "pool_pre_ping": False,
         "pool_recycle": 1800,
+        "hide_parameters": True,
         "connect_args": {
             "timeout": settings.db_connect_timeout_seconds,
             "command_timeout": settings.db_statement_timeout_ms / 1000 + 5,
