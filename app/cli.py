@@ -13,6 +13,16 @@ app = typer.Typer(help="Spring City Youth (春城青年) backend", no_args_is_he
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@app.callback()
+def _logging() -> None:
+    # Every command logs as the server does: JSON in production, and personal data kept out of
+    # SQLAlchemy's and aiosqlite's debug lines (long-running workers such as deliver-notifications).
+    from app.config import get_settings
+    from app.context import configure_logging
+
+    configure_logging(get_settings().json_logs)
+
+
 def _alembic(*args: str) -> None:
     from alembic import command
     from alembic.config import Config

@@ -34,3 +34,19 @@ def test_create_staff_refuses_duplicates_and_short_passwords():
     assert dup.returncode == 1 and "USERNAME_TAKEN" in dup.stderr
     short = youth("create-staff", "--username", unique("ops"), "--password-stdin", stdin="short\n")
     assert short.returncode == 1 and "VALIDATION_ERROR" in short.stderr
+
+
+def test_every_command_logs_through_the_servers_set_up():
+    res = subprocess.run(
+        [sys.executable, "-c", (
+            "import logging, sys\n"
+            "from typer.testing import CliRunner\n"
+            "from app.cli import app\n"
+            "from app.context import _NO_RESULT_ROWS\n"
+            "CliRunner().invoke(app, ['deliver-notifications', '--help'])\n"
+            "engine = logging.getLogger('sqlalchemy.engine.Engine')\n"
+            "sys.exit(0 if _NO_RESULT_ROWS in engine.filters and logging.getLogger('aiosqlite').level == logging.INFO"
+            " else 3)\n")],
+        cwd=ROOT, capture_output=True, text=True, env=dict(os.environ), check=False, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert youth("--help").returncode == 0
