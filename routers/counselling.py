@@ -1,7 +1,6 @@
 """Counselling: the public counsellor list and free slots, the person's private bookings, the centre's
 counsellors, slots, bookings and notes, and the staff's counts."""
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
@@ -9,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, status
 from app.deps import CurrentUser, Principal, SessionDep, StaffUser, YouthUser, provider_of
 from app.idempotency import IdempotencyDep
 from app.pagination import MAX_LIMIT, Page
-from app.schemas.common import DateTimeIn
+from app.schemas.common import DateTimeIn, DayIn
 from app.schemas.counselling import (
     AttendanceIn,
     BookingIn,
@@ -163,7 +162,7 @@ async def withdraw_slot(slot_id: int, user: CentreUser, session: SessionDep) -> 
 @router.get(f"{CENTRE}/bookings", response_model=Page[CentreBooking],
             summary="The centre's bookings by local day (default today), soonest first; no intake")
 async def centre_bookings(
-    user: CentreUser, session: SessionDep, from_date: date | None = None, to_date: date | None = None,
+    user: CentreUser, session: SessionDep, from_date: DayIn | None = None, to_date: DayIn | None = None,
     counsellor_id: Annotated[int | None, Query(ge=1)] = None,
     mine: Annotated[bool, Query(description="Only counsellors linked to my account")] = False,
     flagged: Annotated[bool | None, Query(description="Risk-flagged bookings only (true) or none of them")] = None,
@@ -213,6 +212,6 @@ async def read_note(booking_id: int, user: CurrentUser, session: SessionDep) -> 
 
 @router.get("/api/v1/staff/counselling/stats", response_model=CounsellingStats,
             summary="Counts only, by session date (default: 30 days either side of today)")
-async def stats(user: StaffUser, session: SessionDep, from_date: date | None = None, to_date: date | None = None,
+async def stats(user: StaffUser, session: SessionDep, from_date: DayIn | None = None, to_date: DayIn | None = None,
                 org_id: Annotated[int | None, Query(ge=1)] = None) -> CounsellingStats:
     return await counselling.stats(session, first=from_date, last=to_date, org_id=org_id)

@@ -1,4 +1,3 @@
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, status
@@ -8,6 +7,7 @@ from app.config import KUNMING_DISTRICTS
 from app.deps import OptionalUser, Principal, SessionDep, YouthUser, provider_of
 from app.idempotency import IdempotencyDep
 from app.pagination import MAX_LIMIT, Page
+from app.schemas.common import DayIn
 from app.schemas.events import (
     AttendeePublic,
     CancelEventIn,
@@ -58,8 +58,8 @@ async def signup_rate_limit(request: Request) -> None:
 
 @router.get("/api/v1/events", response_model=Page[EventSummary], summary="Upcoming events, soonest first")
 async def list_events(session: SessionDep, district: District | None = None,
-                      date_from: Annotated[date | None, Query(description="Local (Asia/Shanghai) date")] = None,
-                      date_to: Annotated[date | None, Query(description="Local date, inclusive")] = None,
+                      date_from: Annotated[DayIn | None, Query(description="Local (Asia/Shanghai) date")] = None,
+                      date_to: Annotated[DayIn | None, Query(description="Local date, inclusive")] = None,
                       cursor: Cursor = None, limit: Limit = 20) -> Page[EventSummary]:
     return await events.list_events(session, district=district, date_from=date_from, date_to=date_to,
                                     cursor=cursor, limit=limit)

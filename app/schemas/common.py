@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 # Trimmed, non-empty text; every free-text field of the API uses one of these.
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -21,18 +29,33 @@ _STARTS_WITH_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 def _date_time_text(message: str) -> BeforeValidator:
     def check(value: object) -> object:
-        if isinstance(value, datetime) or (isinstance(value, str) and _STARTS_WITH_DATE.match(value)):
+        if isinstance(value, date) or (isinstance(value, str) and _STARTS_WITH_DATE.match(value)):
             return value
         raise ValueError(message)
 
     return BeforeValidator(check)
 
 
+# Far enough for any birth date or plan, near enough that moving a day or a time zone never leaves the
+# calendar Python can hold (0001-01-01 at +08:00 is in year 0 in UTC: an OverflowError, once a 500).
+_FIRST_YEAR, _LAST_YEAR = 1900, 2999
+
+
+def _within_years(value: date) -> date:
+    if not _FIRST_YEAR <= value.year <= _LAST_YEAR:
+        raise ValueError(f"日期应在 {_FIRST_YEAR} 年到 {_LAST_YEAR} 年之间")
+    return value
+
+
 # A moment in time; text with an offset ("Z" or "+08:00") is required.
 InstantIn = Annotated[AwareDatetime, _date_time_text("请填写带时区的日期时间，例如 2026-12-31T18:00:00+08:00"),
+                      AfterValidator(_within_years),
                       Field(description="ISO 8601 with an offset, e.g. 2026-12-31T18:00:00+08:00")]
 # Where an offset may be left out; the service decides what the local time means (Asia/Shanghai so far).
-DateTimeIn = Annotated[datetime, _date_time_text("请填写日期时间，例如 2026-12-31T18:00:00+08:00")]
+DateTimeIn = Annotated[datetime, _date_time_text("请填写日期时间，例如 2026-12-31T18:00:00+08:00"),
+                       AfterValidator(_within_years)]
+# A calendar day, written YYYY-MM-DD.
+DayIn = Annotated[date, _date_time_text("请填写日期，例如 2026-12-31"), AfterValidator(_within_years)]
 
 
 class ErrorBody(BaseModel):

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
-from app.schemas.common import DateTimeIn, Reason, StrictModel
+from app.schemas.common import DateTimeIn, DayIn, Reason, StrictModel
 from app.schemas.moderation import PostingState
 
 Specialty = Literal["study_stress", "emotions", "relationships", "love_marriage", "career", "family"]
@@ -118,7 +118,7 @@ class SlotPatternIn(StrictModel):
     session_minutes: int = Field(default=50, ge=15, le=180)
     break_minutes: int = Field(default=10, ge=0, le=120)
     weeks: int = Field(default=4, ge=1, le=12)
-    start_date: date | None = Field(default=None, description="Local date; default today")
+    start_date: DayIn | None = Field(default=None, description="Local date; default today")
 
     @model_validator(mode="after")
     def _window(self) -> SlotPatternIn:

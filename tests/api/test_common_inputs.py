@@ -146,3 +146,45 @@ async def test_audit_log_times_need_an_offset(client):
     r = await client.get(url, params={"since": "2026-01-01T00:00:00+08:00", "until": "2026-12-31T18:00:00Z"},
                          headers=staff.headers)
     assert r.status_code == 200, r.text
+
+
+# --- the calendar's edges: a day or an offset away from year 1 or 9999 is past what Python can hold ----
+
+
+def test_dates_and_date_times_stay_within_the_years_python_can_shift():
+    from app.schemas.common import DayIn
+
+    day = TypeAdapter(DayIn)
+    assert str(day.validate_python("2026-12-31")) == "2026-12-31"
+    for value in ("0001-01-01", "9999-12-31", 20261231, "20261231"):
+        with pytest.raises(ValidationError):
+            day.validate_python(value)
+    for kind, value in ((InstantIn, "0001-01-01T00:00:00+08:00"), (InstantIn, "9999-12-31T23:00:00-05:00"),
+                        (DateTimeIn, "0001-01-01T00:00:00")):
+        with pytest.raises(ValidationError):
+            TypeAdapter(kind).validate_python(value)
+
+
+async def test_day_query_parameters_at_the_calendars_edges_are_refused_not_500(client):
+    centre = await provider()
+    staff = await account("moderator")
+    for url, name, headers in ((f"{API}/events", "date_from", {}), (f"{API}/events", "date_to", {}),
+                               (f"{API}/provider/counselling/bookings", "from_date", centre.headers),
+                               (f"{API}/staff/counselling/stats", "to_date", staff.headers)):
+        for value in ("0001-01-01", "9999-12-31"):
+            r = await client.get(url, params={name: value}, headers=headers)
+            assert r.status_code == 422, (url, name, value, r.text)
+            assert name in r.json()["fields"]
+        r = await client.get(url, params={name: "2026-12-31"}, headers=headers)
+        assert r.status_code == 200, (url, name, r.text)
+
+
+async def test_a_time_at_the_calendars_edge_is_refused_when_creating_an_event(client):
+    from models.events import Event
+
+    organiser = await provider("event_organizer")
+    start = datetime.now(UTC) + timedelta(days=5)
+    r = await client.post(f"{API}/provider/events", json=event_body(start=start, signup_opens_at="0001-01-01T00:00:00+08:00"),
+                          headers=organiser.headers)
+    assert r.status_code == 422 and "signup_opens_at" in r.json()["fields"], r.text
+    assert await count(Event, org_id=organiser.org_id) == 0
