@@ -67,4 +67,4 @@ class ErrorBody(BaseModel):
 class StrictModel(BaseModel):
     """Request bodies refuse unknown fields, so a typo is an error instead of silently ignored."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
