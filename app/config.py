@@ -29,7 +29,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     db_pool_size: int = 10
     db_max_overflow: int = 5
-    db_pool_timeout_seconds: float = 5.0
+    # A rush queues for a connection rather than failing: well under the mini-program's 60 s request timeout.
+    db_pool_timeout_seconds: float = 20.0
     db_connect_timeout_seconds: float = 3.0
     db_statement_timeout_ms: int = 10_000
 

@@ -64,6 +64,8 @@ UnsupportedMediaType = define("UNSUPPORTED_MEDIA_TYPE", 415, "请以 JSON 格式
 RateLimited = define("RATE_LIMITED", 429, "操作太频繁，请稍后再试")
 InternalError = define("INTERNAL_ERROR", 500, "服务器开小差了，请稍后再试")
 DbUnavailable = define("DB_UNAVAILABLE", 503, "系统繁忙，请稍后再试")
+# Every pooled connection stayed busy for the whole pool timeout: a rush beyond what the database serves.
+ServerBusy = define("SERVER_BUSY", 503, "当前访问人数较多，请稍后再试")
 IdempotencyConflict = define("IDEMPOTENCY_KEY_REUSED", 409, "同一个请求编号已用于不同的内容，请重新提交")
 IdempotencyInProgress = define("IDEMPOTENCY_IN_PROGRESS", 409, "相同的请求正在处理中，请稍候")
 InvalidCursor = define("INVALID_CURSOR", 400, "翻页参数无效，请从第一页重新加载")

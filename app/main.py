@@ -219,7 +219,13 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("database error")
         return error_response(errors.InternalError())
 
-    for exc_type in (sa_exc.TimeoutError, ConnectionError, OSError):
+    @app.exception_handler(sa_exc.TimeoutError)
+    async def _busy(_: Request, exc: sa_exc.TimeoutError) -> JSONResponse:
+        # No pooled connection came free within the pool timeout: the database is up but saturated.
+        log.warning("no database connection free within the pool timeout")
+        return error_response(errors.ServerBusy(headers={"Retry-After": "2"}))
+
+    for exc_type in (ConnectionError, OSError):
 
         @app.exception_handler(exc_type)
         async def _down(_: Request, exc: Exception) -> JSONResponse:
@@ -288,7 +294,7 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": desc}
     for code, desc in ((400, "Bad request"), (401, "Not logged in"), (403, "Forbidden"), (404, "Not found"),
                        (409, "Conflict"), (413, "Body too large"), (422, "Validation error"), (429, "Rate limited"),
-                       (503, "Database or WeChat unavailable"))
+                       (503, "Busy (SERVER_BUSY), or the database or WeChat unavailable"))
 }
 
 

@@ -96,3 +96,29 @@ async def test_many_slow_logins_do_not_stick_the_app(
     await behave(standin, delay_seconds=0)
     answers = await asyncio.gather(*(login(client) for _ in range(5)))
     assert [r.status_code for r in answers] == [200] * 5
+
+
+async def test_a_saturated_pool_answers_server_busy_then_serves_again(client, factory, settings, monkeypatch):
+    """Every pooled connection busy past the pool timeout is a rush, not an outage: 503 SERVER_BUSY with
+    Retry-After (not DB_UNAVAILABLE), and the next request once a connection is free is served."""
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from app import db
+
+    youth = await factory.youth()
+    small = db.make_engine(settings, pool_size=1, max_overflow=0, pool_timeout=0.3)
+    monkeypatch.setattr(db, "_engine", small)
+    monkeypatch.setattr(db, "_sessionmaker", async_sessionmaker(small, class_=AsyncSession, expire_on_commit=False))
+    try:
+        held = await small.connect()  # the pool's only connection, checked out
+        try:
+            busy = await client.get("/api/v1/me", headers=youth.headers)
+        finally:
+            await held.close()
+        assert busy.status_code == 503, busy.text
+        assert busy.json()["code"] == "SERVER_BUSY" and busy.headers["retry-after"] == "2"
+        again = await client.get("/api/v1/me", headers=youth.headers)
+        assert again.status_code == 200, again.text
+    finally:
+        await small.dispose()
