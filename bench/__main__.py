@@ -30,6 +30,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 SCENARIOS: dict[str, Callable[[Bench], Awaitable[None]]] = {
     "login": scenarios.login_storm,  # first: the server-token count starts from zero
     "flash": services.flash_signup,
+    "crowd": services.crowd_signup,
     "counselling": services.counselling_rush,
     "housing": services.housing_search,
     "kill9": services.kill_worker_in_rush,
