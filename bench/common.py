@@ -262,8 +262,11 @@ class Bench:
         snap: dict[str, float] = {}
         for proc in self.procs:
             if proc.alive():
-                snap[proc.name] = sum(procs.cpu_seconds(p) for p in [proc.pid, *procs.descendants(proc.pid)])
-        snap["postgres"] = sum(procs.cpu_seconds(p) for p in procs.postgres_pids())
+                snap[proc.name] = procs.cpu_seconds(proc.pid, reaped=True) + sum(
+                    procs.cpu_seconds(p) for p in procs.descendants(proc.pid))
+        # The postmaster (the one whose parent is not a postgres process) also holds its exited backends' CPU.
+        pg = procs.postgres_pids()
+        snap["postgres"] = sum(procs.cpu_seconds(p, reaped=procs.parent_pid(p) not in pg) for p in pg)
         me = os.times()
         snap["bench"] = me.user + me.system
         snap["machine"] = procs.machine_busy_seconds()
