@@ -116,6 +116,12 @@ async def test_rate_limit_in_redis_when_configured(settings, monkeypatch):
     await ratelimit.hit(key, limit=1, window_seconds=30)
     with pytest.raises(errors.RateLimited):
         await ratelimit.hit(key, limit=1, window_seconds=30)
+    # One counter for the window, and it expires with it.
+    probe = redis.Redis.from_url("redis://127.0.0.1:6379/15", socket_connect_timeout=1)
+    keys = [k async for k in probe.scan_iter(f"rl:{key}:*")]
+    assert len(keys) == 1 and await probe.get(keys[0]) == b"2"
+    assert 0 < await probe.ttl(keys[0]) <= 35
+    await probe.aclose()
     # Nothing of it went to the database.
     from models.platform import RateCounter
 

@@ -10,10 +10,11 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import errors
+from app.db import padded
 from app.deps import Principal
 from app.schemas.housing import LAYOUT_LABELS, Eligibility, UnitTypePublic
 from app.services import moderation
@@ -130,17 +131,23 @@ def unit_public(ut: Any) -> UnitTypePublic:
     )
 
 
-async def unit_types_of(session: AsyncSession, project_ids: Sequence[int]) -> dict[int, list[HousingUnitType]]:
-    """Unit types of many projects in one query (never one query per project)."""
-    out: dict[int, list[HousingUnitType]] = defaultdict(list)
+_units = HousingUnitType.__table__
+# Only the columns unit_public reads, built once: every search page and provider view runs it.
+_UNIT_ROWS = (select(_units.c.id, _units.c.project_id, _units.c.layout, _units.c.name, _units.c.area_sqm,
+                     _units.c.rent_fen, _units.c.deposit_fen, _units.c.total_units, _units.c.available_units,
+                     _units.c.taken_units)
+              .where(_units.c.project_id.in_(bindparam("ids", expanding=True)))
+              .order_by(_units.c.rent_fen, _units.c.id))
+
+
+async def unit_types_of(session: AsyncSession, project_ids: Sequence[int]) -> dict[int, list[Any]]:
+    """Unit types of many projects in one query (never one query per project), as rows for unit_public."""
+    out: dict[int, list[Any]] = defaultdict(list)
     if not project_ids:
         return out
-    rows = await session.execute(
-        select(UT).where(UT.project_id.in_(project_ids)).order_by(UT.rent_fen, UT.id)
-        .execution_options(populate_existing=True)
-    )
-    for ut in rows.scalars():
-        out[ut.project_id].append(ut)
+    conn = await session.connection()
+    for u in await conn.execute(_UNIT_ROWS, {"ids": padded(project_ids)}):
+        out[u.project_id].append(u)
     return out
 
 

@@ -11,7 +11,6 @@ PostgreSQL); the radius check and the distance shown are the exact haversine, co
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -44,12 +43,13 @@ from app.services.housing.common import (
     real_name_verified,
     shanghai_day,
     unit_public,
+    unit_types_of,
     unmet_rules,
     viewable,
 )
 from models.accounts import User
 from models.base import utcnow
-from models.housing import HousingFavourite, HousingProject, HousingUnitType
+from models.housing import HousingFavourite, HousingProject
 from models.orgs import Organisation
 
 SORTS = ("newest", "rent", "rent_desc", "distance")
@@ -193,18 +193,13 @@ async def _page(session: AsyncSession, conds: list[Any], sort: str, origin: tupl
 
 # A results page is read as plain rows, not ORM objects: only the columns a card shows, by statements
 # built once (a search is the busiest read of the service).
-_projects, _units = HousingProject.__table__, HousingUnitType.__table__
+_projects = HousingProject.__table__
 _CARD_ROWS = select(
     _projects.c.id, _projects.c.name, _projects.c.district, _projects.c.address, _projects.c.lat, _projects.c.lng,
     _projects.c.metro_station, _projects.c.photo_urls, _projects.c.amenities, _projects.c.allocation,
     _projects.c.min_rent_fen, _projects.c.max_rent_fen, _projects.c.units_remaining, _projects.c.org_id,
     _projects.c.published_at,
 ).where(_projects.c.id.in_(bindparam("ids", expanding=True)))
-_CARD_UNITS = (select(_units.c.id, _units.c.project_id, _units.c.layout, _units.c.name, _units.c.area_sqm,
-                      _units.c.rent_fen, _units.c.deposit_fen, _units.c.total_units, _units.c.available_units,
-                      _units.c.taken_units)
-               .where(_units.c.project_id.in_(bindparam("ids", expanding=True)))
-               .order_by(_units.c.rent_fen, _units.c.id))
 _ORG_NAMES = select(Organisation.__table__.c.id, Organisation.__table__.c.name).where(
     Organisation.__table__.c.id.in_(bindparam("ids", expanding=True)))
 _favourites = HousingFavourite.__table__
@@ -220,9 +215,7 @@ async def cards(session: AsyncSession, rows: Sequence[Any], viewer: Principal | 
     if not ids:
         return []
     conn = await session.connection()
-    units: dict[int, list[Any]] = defaultdict(list)
-    for u in await conn.execute(_CARD_UNITS, {"ids": padded(ids)}):
-        units[u.project_id].append(u)
+    units = await unit_types_of(session, ids)
     orgs = dict((await conn.execute(_ORG_NAMES, {"ids": padded(p.org_id for p in rows)})).all())
     favs: set[int] | None = None
     if viewer is not None:
