@@ -1,4 +1,4 @@
-"""The ``youth`` command: serve, migrate, create-staff, seed-demo, deliver-notifications, verify-lottery."""
+"""The ``youth`` command: serve, migrate, create-staff, seed-demo, sweep, deliver-notifications, verify-lottery."""
 
 from __future__ import annotations
 
@@ -118,6 +118,45 @@ def serve(
         seed_demo(if_empty=True)
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
                 proxy_headers=True, log_config=None, access_log=False)
+
+
+@app.command()
+def sweep(
+    loop: bool = typer.Option(False, "--loop", help="Keep running every job at its own interval"),
+    job: list[str] = typer.Option(None, "--job", help="Run only these jobs (repeatable)"),
+    list_jobs: bool = typer.Option(False, "--list", help="List the registered jobs and exit"),
+) -> None:
+    """Run the due work (no-shows, lapsed offers, deadlines, reminders): once, or --loop as a worker."""
+    from app.db import dispose_engine
+    from app.kit import sweeper
+    from app.services import load_all
+
+    load_all()
+    if list_jobs:
+        for j in sorted(sweeper.JOBS.values(), key=lambda j: j.name):
+            typer.echo(f"{j.name}\tevery {j.every_seconds:g} s\t{j.description}")
+        return
+    unknown = sorted(set(job or ()) - set(sweeper.JOBS))
+    if unknown:
+        typer.echo(f"error: unknown job(s): {', '.join(unknown)}", err=True)
+        raise typer.Exit(2)
+
+    async def go() -> int:
+        try:
+            if loop:
+                await sweeper.run_loop()
+                return 0
+            try:
+                done = await sweeper.sweep(job or None)
+            except sweeper.SweepFailed as exc:
+                typer.echo(f"error: {exc}", err=True)
+                return 1
+            typer.echo(" ".join(f"{k}={v}" for k, v in sorted(done.items())) or "no jobs registered")
+            return 0
+        finally:
+            await dispose_engine()
+
+    raise typer.Exit(asyncio.run(go()))
 
 
 def _register_service_commands() -> None:

@@ -1,10 +1,17 @@
-"""Settings from the environment (prefix ``YOUTH_``), read once and cached."""
+"""Settings from the environment (prefix ``YOUTH_``), read once and cached.
+
+``Settings`` holds the platform's own settings. Each service declares its rules' numbers in its own
+module as a ``ServiceSettings`` subclass (same ``YOUTH_`` prefix, field names starting with the
+service's name) and reads them with ``settings_of(ThatClass)``; every subclass is listed in
+``SECTIONS`` so that the README's configuration table is checked against all of them.
+"""
 
 from __future__ import annotations
 
 import base64
+from datetime import date
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,8 +28,19 @@ KUNMING_DISTRICTS: tuple[str, ...] = (
 )  # fmt: skip
 
 
+def normalise_database_url(url: str) -> str:
+    """Hosting platforms hand out ``postgres://`` or ``postgresql://`` URLs: use the async driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix):]
+    return url
+
+
+_CONFIG = SettingsConfigDict(env_prefix="YOUTH_", env_file=".env", extra="ignore")
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="YOUTH_", env_file=".env", extra="ignore")
+    model_config = _CONFIG
 
     env: Literal["dev", "test", "prod"] = "dev"
     database_url: str = "sqlite+aiosqlite:///./var/youth.db"
@@ -59,7 +77,8 @@ class Settings(BaseSettings):
 
     login_max_failures: int = 5
     login_failure_window_seconds: int = 900
-    rate_limit_signup_per_minute: int = 30
+    # Overrides of the rate-limit buckets' defaults, "count/seconds" by bucket name (app.kit.ratelimit).
+    rate_limits: dict[str, str] = Field(default_factory=dict)
     max_body_bytes: int = 1_048_576
     log_json: bool | None = None  # default: JSON in prod, plain text elsewhere
 
@@ -68,11 +87,10 @@ class Settings(BaseSettings):
     report_hide_threshold: int = 5
 
     # Events (青年联谊交友): this many no-shows or late cancellations within the window restrict
-    # new sign-ups for the given days; sign-up attempts are rate-limited per person.
+    # new sign-ups for the given days.
     event_strike_threshold: int = 2
     event_strike_window_days: int = 90
     event_restriction_days: int = 30
-    event_signup_per_minute: int = 10
     # Place-taking transactions per event quota and process that may wait on its counter row at once;
     # more only queue on the row lock and make a rush slower.
     event_signup_gate: int = 4
@@ -81,7 +99,6 @@ class Settings(BaseSettings):
     # Housing (春城青居): an offer not accepted within this many hours passes to the next applicant.
     housing_offer_expiry_hours: int = 72
     housing_max_active_applications: int = 3
-    housing_apply_per_minute: int = 10
 
     crisis_resources: list[dict[str, str]] = Field(
         default_factory=lambda: [
@@ -95,6 +112,28 @@ class Settings(BaseSettings):
     counselling_min_notice_hours: float = 2.0
     counselling_max_upcoming: int = 2
     counselling_late_cancel_hours: float = 12.0
+
+    # Working days (app.kit.time): Monday to Friday, less these public holidays, plus these make-up
+    # working days (调休) that fall on a weekend. Set them from the State Council's yearly notice.
+    holidays: list[date] = Field(default_factory=list)
+    extra_workdays: list[date] = Field(default_factory=list)
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, v: str) -> str:
+        return normalise_database_url(v)
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _rules_parse(cls, v: dict[str, str]) -> dict[str, str]:
+        from app.kit.ratelimit import Rule
+
+        for name, rule in v.items():
+            try:
+                Rule.parse(rule)
+            except ValueError as exc:
+                raise ValueError(f"YOUTH_RATE_LIMITS[{name}]: {exc}") from exc
+        return v
 
     @field_validator("field_key")
     @classmethod
@@ -147,3 +186,35 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+SECTIONS: list[type[BaseSettings]] = []
+
+
+class ServiceSettings(BaseSettings):
+    """A service's settings: subclass it in the service's own module (see the module docstring)."""
+
+    model_config = _CONFIG
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        SECTIONS.append(cls)
+
+
+S = TypeVar("S", bound=BaseSettings)
+_sections: dict[type[Any], Any] = {}
+
+
+def settings_of(cls: type[S]) -> S:
+    """The service's settings, read once and cached like ``get_settings()``."""
+    found = _sections.get(cls)
+    if found is None:
+        found = _sections[cls] = cls()
+    return found
+
+
+def reset_settings() -> None:
+    """Forget every cached settings object (tests that change the environment)."""
+    get_settings.cache_clear()
+    _sections.clear()

@@ -105,11 +105,6 @@ async def session_scope() -> AsyncIterator[AsyncSession]:
             raise
 
 
-def is_postgres(session_or_engine: Any) -> bool:
-    bind = getattr(session_or_engine, "bind", session_or_engine)
-    return bind.dialect.name == "postgresql"
-
-
 def padded(values: Iterable[Any]) -> list[Any]:
     """``values`` for an ``IN (...)``, padded with repeats of the last one to a power of two (8 at least).
     Each distinct list length is another SQL text, so another prepared statement on PostgreSQL: pages
@@ -121,13 +116,3 @@ def padded(values: Iterable[Any]) -> list[Any]:
     while size < len(out):
         size *= 2
     return out + [out[-1]] * (size - len(out))
-
-
-def insert_for(session_or_conn: Any) -> Any:
-    """The dialect's INSERT construct, which has ``on_conflict_do_*`` on both databases."""
-    bind = getattr(session_or_conn, "bind", session_or_conn)
-    if bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -78,8 +78,20 @@ _PRINCIPAL = (
 )
 
 
-async def load_principal(conn: AsyncConnection, token: str) -> Principal:
-    claims = decode_access_token(token)
+async def token_claims(
+    request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> dict[str, Any] | None:
+    """The request's access token, verified once (FastAPI caches this per request): the rate limits
+    and the principal both read it. None without a token; a bad token answers 401."""
+    if creds is None:
+        return None
+    return decode_access_token(creds.credentials)
+
+
+TokenClaims = Annotated[dict[str, Any] | None, Depends(token_claims)]
+
+
+async def principal_from_claims(conn: AsyncConnection, claims: dict[str, Any]) -> Principal:
     try:
         user_id = int(claims["sub"])
     except (KeyError, ValueError):
@@ -93,15 +105,11 @@ async def load_principal(conn: AsyncConnection, token: str) -> Principal:
     return Principal(uid, role, org_id, org_role, org_kind, org_status)
 
 
-async def optional_principal(
-    request: Request,
-    session: SessionDep,
-    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal | None:
-    if creds is None:
+async def optional_principal(request: Request, session: SessionDep, claims: TokenClaims) -> Principal | None:
+    if claims is None:
         return None
     # On the request's own connection: one pool checkout and one transaction per request.
-    principal = await load_principal(await session.connection(), creds.credentials)
+    principal = await principal_from_claims(await session.connection(), claims)
     request.state.principal = principal
     return principal
 
@@ -130,12 +138,6 @@ async def staff_principal(principal: Annotated[Principal, Depends(current_princi
     return principal
 
 
-async def admin_principal(principal: Annotated[Principal, Depends(staff_principal)]) -> Principal:
-    if principal.role != "admin":
-        raise errors.Forbidden("该功能仅对管理员开放")
-    return principal
-
-
 def provider_of(*kinds: str):
     """A provider whose organisation is one of ``kinds`` (any verification state)."""
 
@@ -152,7 +154,6 @@ CurrentUser = Annotated[Principal, Depends(current_principal)]
 YouthUser = Annotated[Principal, Depends(youth_principal)]
 ProviderUser = Annotated[Principal, Depends(provider_principal)]
 StaffUser = Annotated[Principal, Depends(staff_principal)]
-AdminUser = Annotated[Principal, Depends(admin_principal)]
 
 
 def client_ip(request: Request) -> str:

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import errors
-from app.db import insert_for
 from app.deps import Principal
+from app.kit.dialect import insert_for
 from models.base import utcnow
 from models.platform import IdempotencyRecord
 

@@ -1,24 +1,16 @@
-"""Cursor pagination: ``{items, next_cursor}``; cursors are opaque base64url JSON."""
+"""Legacy cursor helpers, being replaced by app.kit.pagination (``keyset``); ``Page`` is the kit's."""
 
 from __future__ import annotations
 
 import base64
 import json
 from datetime import datetime
-from typing import Any, Generic, TypeVar
-
-from pydantic import BaseModel
+from typing import Any
 
 from app import errors
+from app.kit.pagination import MAX_LIMIT, Page
 
-T = TypeVar("T")
-
-MAX_LIMIT = 100
-
-
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    next_cursor: str | None = None
+__all__ = ["MAX_LIMIT", "Page", "decode_cursor", "encode_cursor"]
 
 
 def encode_cursor(values: dict[str, Any]) -> str:

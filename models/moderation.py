@@ -6,13 +6,23 @@ A service's posting table inherits ``PostingFields``; reports point at any posti
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from models.base import UTCDateTime, utcnow
 
-POSTING_STATUSES = ("draft", "pending_review", "published", "rejected", "closed", "taken_down")
+
+class PostingStatus(StrEnum):
+    """draft → pending_review → published | rejected;  published → closed (provider) | taken_down (staff)."""
+
+    draft = "draft"
+    pending_review = "pending_review"
+    published = "published"
+    rejected = "rejected"
+    closed = "closed"
+    taken_down = "taken_down"
 
 
 class PostingFields(SQLModel):

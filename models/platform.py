@@ -46,3 +46,16 @@ class ServiceToken(SQLModel, table=True):
     fetched_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     fetch_count: int = 0
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SweepState(SQLModel, table=True):
+    """The last run of each sweeper job (app.kit.sweeper): for the console and the sweeper-lag metric."""
+
+    __tablename__ = "sweep_state"
+
+    job: str = Field(primary_key=True, max_length=80)
+    last_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_ok_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_count: int = 0
+    last_error: str | None = Field(default=None, max_length=500)

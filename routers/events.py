@@ -1,11 +1,12 @@
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import BeforeValidator
 
 from app.config import KUNMING_DISTRICTS
 from app.deps import OptionalUser, Principal, SessionDep, YouthUser, provider_of
 from app.idempotency import IdempotencyDep
+from app.kit.ratelimit import limit
 from app.pagination import MAX_LIMIT, Page
 from app.schemas.common import DayIn
 from app.schemas.events import (
@@ -49,10 +50,6 @@ EventId = Annotated[int, BeforeValidator(_digits_only), Path(ge=1, le=2**31 - 1,
 RegistrationStatus = Literal["confirmed", "waitlisted", "cancelled", "no_show", "event_cancelled"]
 
 
-async def signup_rate_limit(request: Request) -> None:
-    await events.limit_signups(request.headers.get("authorization"))
-
-
 # --- young people ---------------------------------------------------------------------------------
 
 
@@ -72,7 +69,7 @@ async def get_event(event_id: EventId, user: OptionalUser, session: SessionDep) 
 
 
 @router.post("/api/v1/events/{event_id}/registrations", response_model=RegistrationPublic,
-             status_code=status.HTTP_201_CREATED, dependencies=[Depends(signup_rate_limit)],
+             status_code=status.HTTP_201_CREATED, dependencies=[limit("event_signup")],
              summary="Sign up: confirmed, or waitlisted with a position; a repeat answers the same registration")
 async def sign_up(event_id: EventId, user: YouthUser, session: SessionDep, idem: IdempotencyDep) -> RegistrationPublic:
     return await idem.run(session, user, lambda: events.sign_up(session, actor=user, event_id=event_id),

@@ -2,11 +2,12 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from app.config import KUNMING_DISTRICTS
 from app.deps import OptionalUser, Principal, SessionDep, StaffUser, YouthUser, provider_of
 from app.idempotency import IdempotencyDep
+from app.kit.ratelimit import limit
 from app.pagination import MAX_LIMIT, Page
 from app.schemas.housing import (
     ApplicationStatus,
@@ -39,10 +40,6 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 District = Literal[KUNMING_DISTRICTS]  # type: ignore[valid-type]
 PostingStatus = Literal["draft", "pending_review", "published", "rejected", "closed", "taken_down"]
 Fen = Annotated[int | None, Query(ge=0, le=10_000_000, description="fen (1/100 yuan)")]
-
-
-async def apply_rate_limit(request: Request) -> None:
-    await housing.limit_applications(request.headers.get("authorization"))
 
 
 # --- young people -----------------------------------------------------------------------------------
@@ -90,7 +87,7 @@ async def lottery(project_id: int, session: SessionDep) -> LotteryPublic:
 
 @router.post("/api/v1/housing/projects/{project_id}/applications", response_model=MyApplication,
              status_code=status.HTTP_201_CREATED, summary="Apply for a unit type (Idempotency-Key honoured)",
-             dependencies=[Depends(apply_rate_limit)])
+             dependencies=[limit("housing_apply")])
 async def apply(project_id: int, body: ApplyIn, user: YouthUser, session: SessionDep, idem: IdempotencyDep
                 ) -> MyApplication:
     return await idem.run(session, user, lambda: housing.apply(session, actor=user, project_id=project_id,

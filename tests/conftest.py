@@ -1,6 +1,6 @@
 """Test set-up: a migrated database (SQLite file by default, PostgreSQL when TEST_DATABASE_URL is set),
-the WeChat stand-in on a real port, the app behind httpx, and factories that create people the way
-they arrive in production (WeChat login, provider sign-up, staff CLI).
+the WeChat stand-in on a real port, the app behind httpx; the factories for people, organisations and
+postings are in tests/factories.py.
 
 Tests do not share a rolled-back transaction: several components (rate limits, the WeChat token cache)
 commit on their own connections, and concurrency tests need real commits. Each test creates its own
@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import os
 import random
 import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +49,6 @@ _STANDIN.start()
 os.environ["YOUTH_WECHAT_BASE_URL"] = f"http://127.0.0.1:{_STANDIN.port}"
 
 from app.config import get_settings  # noqa: E402
-from app.validators import credit_code_check_char, id_check_char  # noqa: E402
 
 IS_POSTGRES = DB_URL.startswith("postgresql")
 
@@ -146,142 +143,18 @@ async def client_at(app: Any) -> Any:
         await c.aclose()
 
 
-# --- people ----------------------------------------------------------------------------------------
+# --- people, organisations, postings: tests/factories.py ----------------------------------------------
 
-_seq = itertools.count(1)
+from tests.factories import (  # noqa: E402  (re-exported for the test modules)
+    Actor,
+    Factory,
+    adult_birth,
+    make_credit_code,
+    make_id_number,
+    unique,
+)
 
-
-def unique(prefix: str = "t") -> str:
-    return f"{prefix}{_RUN}{next(_seq)}"
-
-
-_id_seq = itertools.count(random.randrange(500))
-_AREAS = ("530102", "530103", "530111", "530112", "530114", "530181")
-
-
-def make_id_number(birth: date, gender: str = "female", area: str | None = None) -> str:
-    """A valid resident ID number, unique within the run (sequence digits come from a counter)."""
-    n = next(_id_seq)
-    seq = (n % 500) * 2 + (1 if gender == "male" else 0)
-    area = area or _AREAS[(n // 500) % len(_AREAS)]
-    first17 = f"{area}{birth:%Y%m%d}{seq:03d}"
-    return first17 + id_check_char(first17)
-
-
-def make_credit_code() -> str:
-    chars = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-    first17 = "9153" + "".join(random.choice("0123456789") for _ in range(4)) + "".join(
-        random.choice(chars) for _ in range(9))
-    return first17 + credit_code_check_char(first17)
-
-
-@dataclass
-class Actor:
-    user_id: int
-    role: str
-    headers: dict[str, str]
-    access_token: str
-    refresh_token: str | None = None
-    org_id: int | None = None
-    username: str | None = None
-    password: str | None = None
-    profile: dict[str, Any] = field(default_factory=dict)
-
-
-def adult_birth(age: int = 25) -> date:
-    """A birth date of someone exactly ``age`` today (varied, so ID numbers rarely collide)."""
-    from datetime import timedelta
-
-    today = date.today()
-    try:
-        last_birthday = today.replace(year=today.year - age)
-    except ValueError:  # 29 February
-        last_birthday = today.replace(year=today.year - age, day=28)
-    return last_birthday - timedelta(days=random.randrange(1, 300))
-
-
-class Factory:
-    def __init__(self, client: Any) -> None:
-        self.client = client
-
-    async def youth(self, name: str | None = None, *, profile: dict[str, Any] | bool | None = None,
-                    age: int = 25, gender: str = "female") -> Actor:
-        """A young person logged in through the WeChat stand-in. ``profile=True`` fills a complete
-        real-name profile (adult, single, Kunming); a dict is sent as is (merged over that)."""
-        name = name or unique("y")
-        r = await self.client.post("/api/v1/auth/wechat/login", json={"code": f"dev:{name}:{uuid.uuid4().hex[:6]}"})
-        assert r.status_code == 200, r.text
-        body = r.json()
-        actor = Actor(body["user"]["id"], "youth", {"Authorization": f"Bearer {body['access_token']}"},
-                      body["access_token"], body["refresh_token"])
-        if profile:
-            data = {
-                "nickname": name[:32], "real_name": "测试青年", "id_number": make_id_number(adult_birth(age), gender),
-                "district": "五华区", "education": "bachelor", "graduation_year": date.today().year - 1,
-                "employment_status": "employed", "marital_status": "single", "owns_home_in_kunming": False,
-                "works_in_kunming": True,
-            }
-            if isinstance(profile, dict):
-                data.update(profile)
-            r = await self.client.patch("/api/v1/me", json=data, headers=actor.headers)
-            assert r.status_code == 200, r.text
-            actor.profile = r.json()
-        return actor
-
-    _staff_cache: dict[str, tuple[float, Actor]] = {}
-
-    async def reviewer(self) -> Actor:
-        """A moderator shared by the tests that only need someone to approve things (saves hashing)."""
-        import time
-
-        cached = Factory._staff_cache.get("moderator")
-        if cached is None or time.monotonic() - cached[0] > 600:
-            cached = (time.monotonic(), await self.staff())
-            Factory._staff_cache["moderator"] = cached
-        return cached[1]
-
-    async def staff(self, role: str = "moderator") -> Actor:
-        from app.db import session_scope
-        from app.services import auth
-
-        username, password = unique("staff"), "staff-password-123"
-        async with session_scope() as session:
-            await auth.create_staff(session, username=username, password=password, role=role)
-        return await self.login(username, password, role)
-
-    async def login(self, username: str, password: str, role: str) -> Actor:
-        r = await self.client.post("/api/v1/auth/login", json={"username": username, "password": password})
-        assert r.status_code == 200, r.text
-        body = r.json()
-        return Actor(body["user"]["id"], role, {"Authorization": f"Bearer {body['access_token']}"},
-                     body["access_token"], body["refresh_token"], org_id=body["user"].get("org_id"),
-                     username=username, password=password)
-
-    async def provider(self, kind: str, *, verified: bool = True, name: str | None = None) -> Actor:
-        """An organisation of ``kind`` with its owner logged in; verified by a staff member by default."""
-        username, password = unique("org"), "provider-password-123"
-        r = await self.client.post("/api/v1/provider/signup", json={
-            "name": name or f"测试机构{unique('')}", "kind": kind, "credit_code": make_credit_code(),
-            "contact_name": "张老师", "contact_phone": "0871-12345678", "owner_username": username,
-            "owner_password": password,
-        })
-        assert r.status_code == 201, r.text
-        org_id = r.json()["id"]
-        if verified:
-            staff = await self.reviewer()
-            r = await self.client.post(f"/api/v1/staff/orgs/{org_id}/verify", headers=staff.headers)
-            assert r.status_code == 200, r.text
-        actor = await self.login(username, password, "provider")
-        assert actor.org_id == org_id
-        return actor
-
-    async def approve(self, kind: str, posting_id: int, provider: Actor) -> None:
-        """Submit a posting for review as its provider and approve it as staff."""
-        r = await self.client.post(f"/api/v1/provider/postings/{kind}/{posting_id}/submit", headers=provider.headers)
-        assert r.status_code == 200, r.text
-        staff = await self.reviewer()
-        r = await self.client.post(f"/api/v1/staff/reviews/{kind}/{posting_id}/approve", headers=staff.headers)
-        assert r.status_code == 200, r.text
+__all__ = ["Actor", "Factory", "adult_birth", "make_credit_code", "make_id_number", "unique"]
 
 
 @pytest.fixture

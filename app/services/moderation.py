@@ -1,82 +1,42 @@
 """The publishing-and-moderation workflow shared by every service's postings.
 
 draft → pending_review → published | rejected;  published → closed (provider) | taken_down (staff).
-Each service registers its posting table once (``register``) and calls these functions; the staff
-review queue and reports work across all registered kinds.
+Each service registers its posting kind once in the posting registry (app.kit.postings) and calls
+these functions; the staff review queue and reports work across all registered kinds.
 """
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import errors
 from app.config import get_settings
 from app.deps import Principal
-from app.pagination import Page, decode_cursor, encode_cursor
+from app.kit.pagination import Key, Page, keyset
+from app.kit.postings import (
+    EDITABLE,
+    REGISTRY,
+    PostingKind,
+    get_kind,
+    kinds_for_org,
+    load_own,
+    status_label,
+    union,
+)
 from app.schemas.moderation import ReportIn, ReportPublic, ReviewDetail, ReviewItem
 from app.services import audit
 from models.accounts import User
 from models.base import utcnow
-from models.moderation import Report
+from models.moderation import PostingStatus, Report
 from models.orgs import Organisation
 
-EDITABLE = frozenset({"draft", "rejected", "pending_review", "published", "closed"})
-
-
-@dataclass(frozen=True)
-class PostingKind:
-    kind: str  # stable API name, e.g. "housing_project"
-    model: type[SQLModel]  # a table inheriting models.moderation.PostingFields
-    org_kinds: tuple[str, ...]  # organisation kinds allowed to own it
-    title_field: str
-    text_fields: tuple[str, ...]  # content-checked; editing them on a published posting re-opens review
-    label: str  # Chinese name shown in messages
-
-
-REGISTRY: dict[str, PostingKind] = {}
-
-
-def register(kind: PostingKind) -> PostingKind:
-    REGISTRY[kind.kind] = kind
-    return kind
-
-
-def get_kind(kind: str) -> PostingKind:
-    try:
-        return REGISTRY[kind]
-    except KeyError:
-        raise errors.UnknownPostingKind()
-
-
-def is_public(model: Any) -> Any:
-    """SQL condition: the posting is visible to the public."""
-    return and_(model.status == "published", model.hidden_by_reports.is_(False))
-
-
 # --- provider side --------------------------------------------------------------------------------
-
-
-async def load_own(session: AsyncSession, actor: Principal, kind: PostingKind, posting_id: int,
-                   *, for_update: bool = False) -> Any:
-    """A posting of the actor's organisation; anyone else's answers 404, never 403."""
-    obj = await session.get(kind.model, posting_id, with_for_update=for_update or None)
-    if obj is None or obj.org_id != actor.org_id:
-        raise errors.NotFound()
-    return obj
-
-
-def require_org_kind(actor: Principal, kind: PostingKind) -> None:
-    if actor.org_kind not in kind.org_kinds:
-        raise errors.Forbidden(f"您的机构类型不能发布{kind.label}")
 
 
 async def check_content(session: AsyncSession, kind: PostingKind, obj: Any,
@@ -114,10 +74,10 @@ def _text_of(value: Any) -> str:
 async def submit(session: AsyncSession, *, actor: Principal, kind: PostingKind, obj: Any) -> Any:
     if actor.org_status != "verified":
         raise errors.OrgNotVerified()
-    if obj.status not in ("draft", "rejected", "closed"):
-        raise errors.PostingStateInvalid(f"{kind.label}当前状态为「{_status_label(obj.status)}」，不能提交审核")
+    if obj.status not in (PostingStatus.draft, PostingStatus.rejected, PostingStatus.closed):
+        raise errors.PostingStateInvalid(f"{kind.label}当前状态为「{status_label(obj.status)}」，不能提交审核")
     obj.review_flag = await check_content(session, kind, obj)
-    obj.status = "pending_review"
+    obj.status = PostingStatus.pending_review
     obj.submitted_at = utcnow()
     obj.review_reason = None
     obj.updated_at = utcnow()
@@ -133,10 +93,10 @@ async def after_edit(session: AsyncSession, *, actor: Principal, kind: PostingKi
     if obj.status not in EDITABLE:
         raise errors.PostingStateInvalid()
     text_changed = sorted(changed & set(kind.text_fields))
-    if text_changed and obj.status in ("published", "pending_review"):
+    if text_changed and obj.status in (PostingStatus.published, PostingStatus.pending_review):
         obj.review_flag = await check_content(session, kind, obj, text_changed)
-        if obj.status == "published":
-            obj.status = "pending_review"
+        if obj.status == PostingStatus.published:
+            obj.status = PostingStatus.pending_review
             obj.submitted_at = utcnow()
     obj.updated_at = utcnow()
     await session.flush()
@@ -145,9 +105,9 @@ async def after_edit(session: AsyncSession, *, actor: Principal, kind: PostingKi
 
 
 async def close(session: AsyncSession, *, actor: Principal, kind: PostingKind, obj: Any) -> Any:
-    if obj.status not in ("published", "pending_review"):
+    if obj.status not in (PostingStatus.published, PostingStatus.pending_review):
         raise errors.PostingStateInvalid(f"只有已发布的{kind.label}可以关闭")
-    obj.status = "closed"
+    obj.status = PostingStatus.closed
     obj.updated_at = utcnow()
     await session.flush()
     await audit.record(session, actor=actor, action=f"{kind.kind}.close", target_kind=kind.kind, target_id=obj.id)
@@ -159,47 +119,32 @@ async def close(session: AsyncSession, *, actor: Principal, kind: PostingKind, o
 
 async def review_queue(session: AsyncSession, *, kind: str | None, status: str | None, flagged: bool | None,
                        cursor: str | None, limit: int) -> Page[ReviewItem]:
+    """Postings of every kind (or one), oldest submission first: one statement, one cursor."""
     kinds = [get_kind(kind)] if kind else list(REGISTRY.values())
-    after = decode_cursor(cursor, "t", "k", "i", text=("k",))  # k: the posting kind
-    streams = []
-    for k in kinds:
-        m = k.model
-        order_at = func.coalesce(m.submitted_at, m.created_at)
-        stmt = (
-            select(m, Organisation.name, order_at.label("order_at"))
-            .join(Organisation, Organisation.id == m.org_id)
-            .order_by(order_at, m.id)
-            .limit(limit + 1)
-        )
+
+    def where(m: Any) -> list[Any]:
+        conds: list[Any] = []
         if status == "hidden":
-            stmt = stmt.where(m.hidden_by_reports.is_(True))
+            conds.append(m.hidden_by_reports.is_(True))
         elif status:
-            stmt = stmt.where(m.status == status)
+            conds.append(m.status == status)
         if flagged is not None:
-            stmt = stmt.where(m.review_flag.is_not(None) if flagged else m.review_flag.is_(None))
-        if after:
-            at = datetime.fromisoformat(after["t"])
-            if k.kind > after["k"]:
-                stmt = stmt.where(order_at >= at)
-            else:
-                stmt = stmt.where(or_(order_at > at, and_(order_at == at, k.kind == after["k"], m.id > after["i"])))
-        rows = (await session.execute(stmt)).all()
-        streams.append([(_as_utc(at), k.kind, obj.id, _item(k, obj, org_name)) for obj, org_name, at in rows])
-    merged = list(heapq.merge(*streams, key=lambda r: (r[0], r[1], r[2])))
-    page = merged[:limit]
-    nxt = None
-    if len(merged) > limit:
-        t, k, i, _ = page[-1]
-        nxt = encode_cursor({"t": t.isoformat(), "k": k, "i": i})
-    return Page(items=[r[3] for r in page], next_cursor=nxt)
+            conds.append(m.review_flag.is_not(None) if flagged else m.review_flag.is_(None))
+        return conds
+
+    p = union(kinds, where)
+    order = [Key("t", func.coalesce(p.c.submitted_at, p.c.created_at), datetime), Key("k", p.c.kind, str),
+             Key("i", p.c.id)]
+    stmt = select(p, Organisation.name.label("org_name")).join(Organisation, Organisation.id == p.c.org_id)
+    return (await keyset(session, stmt, order, cursor=cursor, limit=limit, tag="reviews")).page(_row_item)
 
 
-def _as_utc(value: datetime) -> datetime:
-    from datetime import UTC
-
-    if isinstance(value, str):  # SQLite returns the coalesce() expression untyped
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+def _row_item(r: Any) -> ReviewItem:
+    return ReviewItem(
+        kind=r.kind, id=r.id, org_id=r.org_id, org_name=getattr(r, "org_name", None), title=str(r.title),
+        status=r.status, review_flag=r.review_flag, review_reason=r.review_reason,
+        hidden_by_reports=r.hidden_by_reports, submitted_at=r.submitted_at, published_at=r.published_at,
+    )
 
 
 def _item(kind: PostingKind, obj: Any, org_name: str | None) -> ReviewItem:
@@ -226,26 +171,46 @@ async def decide(session: AsyncSession, *, actor: Principal, kind: str, posting_
     obj = await session.get(k.model, posting_id, with_for_update=True)
     if obj is None:
         raise errors.NotFound()
-    allowed = {"approve": ("pending_review",), "reject": ("pending_review",),
-               "take-down": ("published", "pending_review", "closed")}[decision]
+    allowed = {"approve": (PostingStatus.pending_review,), "reject": (PostingStatus.pending_review,),
+               "take-down": TAKE_DOWN_FROM}[decision]
     if obj.status not in allowed:
-        raise errors.PostingStateInvalid(f"{k.label}当前状态为「{_status_label(obj.status)}」，不能执行此操作")
+        raise errors.PostingStateInvalid(f"{k.label}当前状态为「{status_label(obj.status)}」，不能执行此操作")
     if decision != "approve" and not reason:
         raise errors.ValidationFailed(fields={"reason": "请填写原因"})
-    now = utcnow()
-    obj.status = {"approve": "published", "reject": "rejected", "take-down": "taken_down"}[decision]
-    obj.review_reason = reason if decision != "approve" else None
-    obj.reviewed_by = actor.user_id
-    obj.reviewed_at = now
-    if decision == "approve":
-        obj.review_flag = None
-        obj.published_at = obj.published_at or now
-    obj.updated_at = now
-    await session.flush()
+    if decision == "take-down":
+        await _take_down(session, k, obj, actor, reason or "")
+    else:
+        now = utcnow()
+        obj.status = PostingStatus.published if decision == "approve" else PostingStatus.rejected
+        obj.review_reason = reason if decision != "approve" else None
+        obj.reviewed_by = actor.user_id
+        obj.reviewed_at = now
+        if decision == "approve":
+            obj.review_flag = None
+            obj.published_at = obj.published_at or now
+        obj.updated_at = now
+        await session.flush()
+        if decision == "approve" and k.on_publish:
+            await k.on_publish(session, obj, actor)
     await audit.record(session, actor=actor, action=f"{kind}.{decision.replace('-', '_')}", target_kind=kind,
                        target_id=obj.id, org_id=obj.org_id, reason=reason)
     org = await session.get(Organisation, obj.org_id)
     return _item(k, obj, org.name if org else None)
+
+
+TAKE_DOWN_FROM = (PostingStatus.published, PostingStatus.pending_review, PostingStatus.closed)
+
+
+async def _take_down(session: AsyncSession, k: PostingKind, obj: Any, actor: Principal, reason: str) -> None:
+    now = utcnow()
+    obj.status = PostingStatus.taken_down
+    obj.review_reason = reason
+    obj.reviewed_by = actor.user_id
+    obj.reviewed_at = now
+    obj.updated_at = now
+    await session.flush()
+    if k.on_take_down:
+        await k.on_take_down(session, obj, actor, reason)
 
 
 # --- reports --------------------------------------------------------------------------------------
@@ -261,7 +226,7 @@ async def report(session: AsyncSession, *, actor: Principal, data: ReportIn) -> 
     else:
         k = REGISTRY.get(data.target_kind)
         target = await session.get(k.model, data.target_id) if k else None
-        if target is None or target.status != "published":
+        if target is None or target.status != PostingStatus.published:
             raise errors.ReportTargetInvalid()
     existing = await _own_report(session, actor, data)
     if existing:
@@ -299,17 +264,13 @@ async def _own_report(session: AsyncSession, actor: Principal, data: ReportIn) -
 
 async def list_reports(session: AsyncSession, *, status: str | None, target_kind: str | None,
                        cursor: str | None, limit: int) -> Page[ReportPublic]:
-    stmt = select(Report).order_by(Report.id.desc()).limit(limit + 1)
-    after = decode_cursor(cursor, "id")
-    if after:
-        stmt = stmt.where(Report.id < int(after["id"]))
+    stmt = select(Report)
     if status:
         stmt = stmt.where(Report.status == status)
     if target_kind:
         stmt = stmt.where(Report.target_kind == target_kind)
-    rows = list((await session.execute(stmt)).scalars())
-    nxt = encode_cursor({"id": rows[limit - 1].id}) if len(rows) > limit else None
-    return Page(items=[ReportPublic.model_validate(r, from_attributes=True) for r in rows[:limit]], next_cursor=nxt)
+    page = await keyset(session, stmt, [Key("id", Report.id, desc=True)], cursor=cursor, limit=limit, tag="reports")
+    return page.page(lambda r: ReportPublic.model_validate(r[0], from_attributes=True))
 
 
 async def resolve_report(session: AsyncSession, *, actor: Principal, report_id: int, action: str, reason: str
@@ -335,12 +296,9 @@ async def resolve_report(session: AsyncSession, *, actor: Principal, report_id: 
         k = get_kind(rep.target_kind)
         obj = await session.get(k.model, rep.target_id, with_for_update=True)
         if obj is not None:
-            if action == "take_down" and obj.status in ("published", "pending_review", "closed"):
-                obj.status = "taken_down"
-                obj.review_reason = reason
-                obj.reviewed_by = actor.user_id
-                obj.reviewed_at = utcnow()
             obj.hidden_by_reports = False
+            if action == "take_down" and obj.status in TAKE_DOWN_FROM:
+                await _take_down(session, k, obj, actor, reason)
     elif action == "take_down":
         raise errors.ValidationFailed(fields={"action": "针对用户的举报请选择驳回或停用账号"})
     # One decision settles every open report on the same target.
@@ -363,17 +321,8 @@ async def resolve_report(session: AsyncSession, *, actor: Principal, report_id: 
     return ReportPublic.model_validate(rep, from_attributes=True)
 
 
-_STATUS_LABELS = {"draft": "草稿", "pending_review": "审核中", "published": "已发布", "rejected": "未通过",
-                  "closed": "已关闭", "taken_down": "已下架"}
-
-
-def _status_label(status: str) -> str:
-    return _STATUS_LABELS.get(status, status)
-
-
 async def provider_submit(session: AsyncSession, *, actor: Principal, kind: str, posting_id: int) -> ReviewItem:
     k = get_kind(kind)
-    require_org_kind(actor, k)
     obj = await load_own(session, actor, k, posting_id, for_update=True)
     await submit(session, actor=actor, kind=k, obj=obj)
     return _item(k, obj, None)
@@ -381,7 +330,6 @@ async def provider_submit(session: AsyncSession, *, actor: Principal, kind: str,
 
 async def provider_close(session: AsyncSession, *, actor: Principal, kind: str, posting_id: int) -> ReviewItem:
     k = get_kind(kind)
-    require_org_kind(actor, k)
     obj = await load_own(session, actor, k, posting_id, for_update=True)
     await close(session, actor=actor, kind=k, obj=obj)
     return _item(k, obj, None)
@@ -389,24 +337,11 @@ async def provider_close(session: AsyncSession, *, actor: Principal, kind: str, 
 
 async def provider_postings(session: AsyncSession, *, actor: Principal, kind: str | None, status: str | None,
                             cursor: str | None, limit: int) -> Page[ReviewItem]:
-    """The organisation's own postings of every kind with their review state, newest first."""
-    kinds = [get_kind(kind)] if kind else [k for k in REGISTRY.values() if actor.org_kind in k.org_kinds]
-    after = decode_cursor(cursor, "t", "k", "i", text=("k",))  # k: the posting kind
-    streams = []
-    for k in kinds:
-        m = k.model
-        stmt = select(m).where(m.org_id == actor.org_id).order_by(m.updated_at.desc(), m.id.desc()).limit(limit + 1)
-        if status:
-            stmt = stmt.where(m.status == status)
-        if after:
-            at = datetime.fromisoformat(after["t"])
-            stmt = stmt.where(or_(m.updated_at < at, and_(m.updated_at == at, m.id < after["i"])))
-        rows = (await session.execute(stmt)).scalars().all()
-        streams.append([(o.updated_at, k.kind, o.id, _item(k, o, None)) for o in rows])
-    merged = sorted((r for s in streams for r in s), key=lambda r: (r[0], r[1], r[2]), reverse=True)
-    page = merged[:limit]
-    nxt = None
-    if len(merged) > limit:
-        t, kk, i, _ = page[-1]
-        nxt = encode_cursor({"t": t.isoformat(), "k": kk, "i": i})
-    return Page(items=[r[3] for r in page], next_cursor=nxt)
+    """The organisation's own postings of every kind with their review state, last changed first."""
+    kinds = [get_kind(kind)] if kind else kinds_for_org(actor.org_kind)
+    if not kinds:
+        return Page(items=[])
+    p = union(kinds, lambda m: [m.org_id == actor.org_id, *([m.status == status] if status else [])])
+    order = [Key("t", p.c.updated_at, datetime, desc=True), Key("k", p.c.kind, str, desc=True),
+             Key("i", p.c.id, desc=True)]
+    return (await keyset(session, select(p), order, cursor=cursor, limit=limit, tag="own-postings")).page(_row_item)

@@ -12,8 +12,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import errors
 from app.config import get_settings
-from app.db import insert_for, is_postgres, session_scope
+from app.db import session_scope
 from app.deps import Principal
+from app.kit.dialect import insert_for, is_postgres
 from app.pagination import Page, decode_cursor, encode_cursor
 from app.schemas.notifications import NotificationPublic
 from app.validators import SHANGHAI

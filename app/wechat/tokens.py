@@ -28,7 +28,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import crypto
 from app.config import get_settings
-from app.db import insert_for, make_engine
+from app.db import make_engine
+from app.kit.dialect import insert_for
 from models.base import utcnow
 from models.platform import ServiceToken
 

@@ -21,7 +21,7 @@ from sqlalchemy import String, cast, func, literal, select, union_all
 ROLES = ("anonymous", "youth", "provider", "moderator", "admin")
 WRITE_METHODS = ("post", "put", "patch")
 # Tables that by design change whatever the request's outcome: a rate-limit hit is counted in its
-# own transaction (app/ratelimit.py), and the WeChat server-token cache is filled on demand.
+# own transaction (app/kit/ratelimit.py), and the WeChat server-token cache is filled on demand.
 SIDE_TABLES = frozenset({"rate_counters", "service_tokens"})
 # Path ids sent where a real row is wanted: the demo data set's first rows of every table.
 SMALL_IDS = tuple(range(1, 9))

@@ -442,11 +442,13 @@ async def test_an_idempotency_key_replays_the_same_application(client, factory):
     assert r2.headers.get("idempotent-replay") == "true"
 
 
-async def test_applying_is_rate_limited_per_person(client, settings):
+async def test_applying_is_rate_limited_per_person(client):
+    from app.kit.ratelimit import BUCKETS
+
     person = (await bulk_youth(1))[0]
     # twice the limit plus one: whichever way the minute windows fall, one of them overflows
     results = [await client.post(f"{API}/housing/projects/999999999/applications", json={"unit_type_id": 1},
-                                 headers=person.headers) for _ in range(2 * settings.housing_apply_per_minute + 1)]
+                                 headers=person.headers) for _ in range(2 * BUCKETS["housing_apply"].rule().limit + 1)]
     limited = [r for r in results if r.status_code == 429]
     assert limited and limited[0].json()["code"] == "RATE_LIMITED" and limited[0].headers["retry-after"]
     assert {r.status_code for r in results} == {404, 429}

@@ -10,11 +10,12 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from app import crypto, errors, ratelimit
+from app import crypto, errors
 from app.context import configure_logging
 from app.db import session_scope
 from app.deps import SessionDep, YouthUser
 from app.idempotency import IdempotencyDep
+from app.kit import ratelimit
 from app.main import install_error_handlers
 from app.pagination import decode_cursor, encode_cursor
 from app.services import notifications

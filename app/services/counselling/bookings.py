@@ -27,9 +27,10 @@ from app.schemas.counselling import (
     IntakeOut,
     NotePublic,
 )
-from app.services import audit, moderation, notifications
+from app.services import audit, notifications
 from app.services.counselling.common import (
     BOOKING,
+    KIND,
     age_band,
     crisis_resources,
     hours_text,
@@ -66,7 +67,7 @@ async def _bookable_slot(session: AsyncSession, slot_id: int, mode: str, now: da
     conditional UPDATE in _take_slot is what decides)."""
     row = (await session.execute(
         select(CounsellingSlot, Counsellor).join(Counsellor, Counsellor.id == CounsellingSlot.counsellor_id)
-        .where(CounsellingSlot.id == slot_id, moderation.is_public(Counsellor))
+        .where(CounsellingSlot.id == slot_id, KIND.listed())
     )).first()
     if row is None or row[0].status == "withdrawn":
         raise errors.NotFound("找不到该时段，可能已被撤下")

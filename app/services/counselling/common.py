@@ -6,13 +6,13 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from app import errors
 from app.config import get_settings
+from app.kit import postings
+from app.kit.postings import PostingKind
 from app.schemas.counselling import CrisisResource
-from app.services import moderation
-from app.services.moderation import PostingKind
 from app.validators import SHANGHAI, age_on
 from models.counselling import Counsellor
 
-KIND = moderation.register(PostingKind(
+KIND = postings.register(PostingKind(
     kind="counsellor", model=Counsellor, org_kinds=("counselling_center",), title_field="display_name",
     # The photo is checked and re-reviewed like text: a new picture is new public content.
     text_fields=("display_name", "qualifications", "introduction", "languages", "photo_url"), label="咨询师",

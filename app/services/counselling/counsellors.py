@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app import clock, errors
 from app.config import get_settings
 from app.deps import Principal
+from app.kit import postings
 from app.pagination import Page, decode_cursor, encode_cursor
 from app.schemas.counselling import (
     SPECIALTY_LABELS,
@@ -63,7 +64,7 @@ async def _flush_linked(session: AsyncSession) -> None:
 
 
 async def create_counsellor(session: AsyncSession, *, actor: Principal, data: CounsellorIn) -> CounsellorOwn:
-    moderation.require_org_kind(actor, KIND)
+    postings.require_org_kind(actor, KIND)
     if data.user_id is not None:
         await _check_account(session, actor, data.user_id, None)
     obj = Counsellor(org_id=actor.org_id, tags=tags_for(data.specialties, data.modes), **data.model_dump())
@@ -75,8 +76,7 @@ async def create_counsellor(session: AsyncSession, *, actor: Principal, data: Co
 
 async def update_counsellor(session: AsyncSession, *, actor: Principal, counsellor_id: int, data: CounsellorUpdate
                             ) -> CounsellorOwn:
-    moderation.require_org_kind(actor, KIND)
-    obj = await moderation.load_own(session, actor, KIND, counsellor_id, for_update=True)
+    obj = await postings.load_own(session, actor, KIND, counsellor_id, for_update=True)
     changes = {k: v for k, v in data.model_dump(exclude_unset=True).items() if getattr(obj, k) != v}
     if changes.get("user_id") is not None:
         await _check_account(session, actor, changes["user_id"], obj.id)
@@ -100,7 +100,7 @@ async def own_counsellors(session: AsyncSession, *, actor: Principal, cursor: st
 
 
 async def own_counsellor(session: AsyncSession, *, actor: Principal, counsellor_id: int) -> CounsellorOwn:
-    obj = await moderation.load_own(session, actor, KIND, counsellor_id)
+    obj = await postings.load_own(session, actor, KIND, counsellor_id)
     return (await _own_views(session, [obj]))[0]
 
 
@@ -159,9 +159,9 @@ def _slot_own(slot: CounsellingSlot, booking_id: int | None = None) -> SlotOwn:
 
 async def create_slot(session: AsyncSession, *, actor: Principal, counsellor_id: int, data: SlotIn) -> SlotOwn:
     now = clock.now()
-    moderation.require_org_kind(actor, KIND)
+    postings.require_org_kind(actor, KIND)
     # The counsellor row lock queues concurrent slot requests for one counsellor, so they cannot overlap.
-    counsellor = await moderation.load_own(session, actor, KIND, counsellor_id, for_update=True)
+    counsellor = await postings.load_own(session, actor, KIND, counsellor_id, for_update=True)
     start = to_utc(data.starts_at)
     if start <= now:
         raise errors.ValidationFailed(fields={"starts_at": "开始时间应在将来"})
@@ -181,8 +181,7 @@ async def create_slot(session: AsyncSession, *, actor: Principal, counsellor_id:
 async def create_slot_pattern(session: AsyncSession, *, actor: Principal, counsellor_id: int, data: SlotPatternIn
                               ) -> SlotPatternResult:
     now = clock.now()
-    moderation.require_org_kind(actor, KIND)
-    counsellor = await moderation.load_own(session, actor, KIND, counsellor_id, for_update=True)
+    counsellor = await postings.load_own(session, actor, KIND, counsellor_id, for_update=True)
     first = data.start_date or local(now).date()
     if abs((first - local(now).date()).days) > MAX_SLOTS_AHEAD.days:
         raise errors.ValidationFailed(fields={"start_date": "开始日期应在今天前后 180 天以内"})
@@ -221,7 +220,7 @@ async def create_slot_pattern(session: AsyncSession, *, actor: Principal, counse
 
 async def own_slots(session: AsyncSession, *, actor: Principal, counsellor_id: int, start: datetime | None,
                     end: datetime | None) -> list[SlotOwn]:
-    counsellor = await moderation.load_own(session, actor, KIND, counsellor_id)
+    counsellor = await postings.load_own(session, actor, KIND, counsellor_id)
     lo, hi = time_range(start, end, clock.now() - timedelta(days=1), timedelta(days=28))
     rows = await session.execute(
         select(CounsellingSlot, CounsellingBooking.id)
@@ -254,7 +253,7 @@ async def withdraw_slot(session: AsyncSession, *, actor: Principal, slot_id: int
 async def list_counsellors(session: AsyncSession, *, specialty: str | None, mode: str | None, gender: str | None,
                            org_id: int | None, cursor: str | None, limit: int) -> Page[CounsellorPublic]:
     stmt = (select(Counsellor, Organisation.name).join(Organisation, Organisation.id == Counsellor.org_id)
-            .where(moderation.is_public(Counsellor)).order_by(Counsellor.id).limit(limit + 1))
+            .where(KIND.listed()).order_by(Counsellor.id).limit(limit + 1))
     if specialty:
         stmt = stmt.where(Counsellor.tags.contains(f"|s:{specialty}|"))
     if mode:
@@ -276,7 +275,7 @@ async def list_counsellors(session: AsyncSession, *, specialty: str | None, mode
 async def _public_counsellor(session: AsyncSession, counsellor_id: int) -> tuple[Counsellor, str]:
     row = (await session.execute(
         select(Counsellor, Organisation.name).join(Organisation, Organisation.id == Counsellor.org_id)
-        .where(Counsellor.id == counsellor_id, moderation.is_public(Counsellor))
+        .where(Counsellor.id == counsellor_id, KIND.listed())
     )).first()
     if row is None:
         raise errors.NotFound()

@@ -10,8 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock, errors
 from app.schemas.counselling import CounsellingStats
-from app.services import moderation
-from app.services.counselling.common import local, local_day_bounds
+from app.services.counselling.common import KIND, local, local_day_bounds
 from models.counselling import CounsellingBooking, CounsellingSlot, Counsellor
 
 
@@ -28,7 +27,7 @@ async def stats(session: AsyncSession, *, first: date | None, last: date | None,
         return stmt.where(model.org_id == org_id) if org_id else stmt
 
     published = (await session.execute(scoped(
-        select(func.count()).select_from(Counsellor).where(moderation.is_public(Counsellor)), Counsellor))).scalar_one()
+        select(func.count()).select_from(Counsellor).where(KIND.listed()), Counsellor))).scalar_one()
     slot_rows = (await session.execute(scoped(
         select(CounsellingSlot.status, func.count()).where(CounsellingSlot.starts_at >= lo,
                                                            CounsellingSlot.starts_at < hi)

@@ -47,7 +47,7 @@ from app.services.events.organiser import (
 )
 from app.services.events.public import get_event, list_events
 from app.services.events.registrations import cancel_registration, my_registration, my_registrations
-from app.services.events.signup import limit_signups, sign_up
+from app.services.events.signup import sign_up
 
 __all__ = [
     "KIND",
@@ -61,7 +61,6 @@ __all__ = [
     "get_event",
     "get_own_event",
     "get_ticket",
-    "limit_signups",
     "list_events",
     "mark_no_shows",
     "matches",

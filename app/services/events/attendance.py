@@ -9,14 +9,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock, errors, security
 from app.config import get_settings
-from app.db import insert_for
 from app.deps import Principal
+from app.kit import postings
+from app.kit.dialect import insert_for
 from app.schemas.events import (
     CheckInResult,
     RestrictionPublic,
     TicketPublic,
 )
-from app.services import audit, moderation, notifications
+from app.services import audit, notifications
 from app.services.events.common import (
     KIND,
     NO_SYNC,
@@ -47,9 +48,9 @@ async def get_ticket(session: AsyncSession, *, actor: Principal, event_id: int) 
 
 async def check_in(session: AsyncSession, *, actor: Principal, event_id: int, ticket: str) -> CheckInResult:
     """Scan a ticket at the entrance: once per registration; the badge number is handed out here."""
-    moderation.require_org_kind(actor, KIND)
+    postings.require_org_kind(actor, KIND)
     # The event row is the lock that hands out badge numbers one by one (lock order: event first).
-    ev = await moderation.load_own(session, actor, KIND, event_id, for_update=True)
+    ev = await postings.load_own(session, actor, KIND, event_id, for_update=True)
     try:
         claims = security.verify(ticket, "ticket")
     except errors.AppError:

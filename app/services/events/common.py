@@ -9,22 +9,22 @@ from sqlalchemy import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import errors
-from app.db import is_postgres
-from app.services import moderation
-from app.services.moderation import PostingKind
+from app.kit import postings
+from app.kit.dialect import LOCK_EVENT_QUOTA, is_postgres
+from app.kit.postings import PostingKind
 from app.validators import SHANGHAI
 from models.events import Event, EventQuota, EventRegistration
 from models.orgs import Organisation
 
-KIND = moderation.register(PostingKind(
+KIND = postings.register(PostingKind(
     kind="event", model=Event, org_kinds=("event_organizer",), title_field="title",
-    text_fields=("title", "description", "venue_name", "venue_address"), label="活动",
+    text_fields=("title", "description", "venue_name", "venue_address"), label="活动", shown_after_close=True,
 ))
 
 R = EventRegistration
 Q = EventQuota
 # First key of the two-int advisory locks taken on quota rows (the second is the quota id).
-QUOTA_LOCK_CLASS = 0x45_56_51  # "EVQ"
+QUOTA_LOCK_CLASS = LOCK_EVENT_QUOTA
 # Bulk UPDATEs here never touch objects loaded in the same session, so skip syncing the identity map.
 NO_SYNC = {"synchronize_session": False}
 
@@ -96,16 +96,11 @@ async def quota_rows(session: AsyncSession, event_ids: list[int]) -> dict[int, l
     return out
 
 
-def is_visible(status: str, published_at: datetime | None, hidden_by_reports: bool) -> bool:
-    """The public may see a published event, and one closed or cancelled after it was published."""
-    return not hidden_by_reports and (status == "published" or (status == "closed" and published_at is not None))
-
-
 async def visible_event(session: AsyncSession, event_id: int) -> tuple[Event, str | None]:
     row = (await session.execute(
         select(Event, Organisation.name).join(Organisation, Organisation.id == Event.org_id)
         .where(Event.id == event_id))).first()
-    if row is None or not is_visible(row[0].status, row[0].published_at, row[0].hidden_by_reports):
+    if row is None or not KIND.is_visible(row[0]):
         raise errors.NotFound()
     return row[0], row[1]
 

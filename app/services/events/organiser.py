@@ -7,6 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock, errors
 from app.deps import Principal
+from app.kit import postings
 from app.pagination import Page, decode_cursor, encode_cursor
 from app.schemas.events import (
     AttendeePublic,
@@ -40,7 +41,7 @@ _TIME_FIELDS = ("starts_at", "ends_at", "signup_opens_at", "signup_closes_at")
 
 
 async def create_event(session: AsyncSession, *, actor: Principal, data: EventCreate) -> EventProvider:
-    moderation.require_org_kind(actor, KIND)
+    postings.require_org_kind(actor, KIND)
     check_times(data.starts_at, data.ends_at, data.signup_opens_at, data.signup_closes_at)
     fields = data.model_dump(exclude={"quotas"})
     quotas = data.quotas
@@ -58,16 +59,14 @@ async def create_event(session: AsyncSession, *, actor: Principal, data: EventCr
 
 
 async def get_own_event(session: AsyncSession, *, actor: Principal, event_id: int) -> EventProvider:
-    moderation.require_org_kind(actor, KIND)
-    ev = await moderation.load_own(session, actor, KIND, event_id)
+    ev = await postings.load_own(session, actor, KIND, event_id)
     await mark_if_ended(session, ev)
     return await _provider_view(session, ev)
 
 
 async def update_event(session: AsyncSession, *, actor: Principal, event_id: int, data: EventUpdate
                        ) -> EventProvider:
-    moderation.require_org_kind(actor, KIND)
-    ev = await moderation.load_own(session, actor, KIND, event_id, for_update=True)
+    ev = await postings.load_own(session, actor, KIND, event_id, for_update=True)
     if ev.cancelled_at is not None:
         raise errors.EventStateInvalid("活动已取消，不能再修改")
     changes = data.model_dump(exclude_unset=True)
@@ -96,8 +95,7 @@ async def update_event(session: AsyncSession, *, actor: Principal, event_id: int
 
 async def change_capacity(session: AsyncSession, *, actor: Principal, event_id: int, data: CapacityIn
                           ) -> EventProvider:
-    moderation.require_org_kind(actor, KIND)
-    ev = await moderation.load_own(session, actor, KIND, event_id, for_update=True)
+    ev = await postings.load_own(session, actor, KIND, event_id, for_update=True)
     if ev.cancelled_at is not None:
         raise errors.EventStateInvalid("活动已取消，不能再修改名额")
     if (ev.quota_male is None) != (data.quotas is None):
@@ -132,8 +130,7 @@ async def change_capacity(session: AsyncSession, *, actor: Principal, event_id: 
 
 
 async def cancel_event(session: AsyncSession, *, actor: Principal, event_id: int, reason: str) -> EventProvider:
-    moderation.require_org_kind(actor, KIND)
-    ev = await moderation.load_own(session, actor, KIND, event_id, for_update=True)
+    ev = await postings.load_own(session, actor, KIND, event_id, for_update=True)
     now = clock.now()
     if ev.cancelled_at is not None:
         raise errors.EventStateInvalid("活动已经取消")
@@ -164,8 +161,7 @@ async def cancel_event(session: AsyncSession, *, actor: Principal, event_id: int
 
 async def attendees(session: AsyncSession, *, actor: Principal, event_id: int, status: str | None,
                     cursor: str | None, limit: int) -> Page[AttendeePublic]:
-    moderation.require_org_kind(actor, KIND)
-    ev = await moderation.load_own(session, actor, KIND, event_id)
+    ev = await postings.load_own(session, actor, KIND, event_id)
     await mark_if_ended(session, ev)
     ranked = (select(R.id, func.row_number().over(partition_by=R.quota_key, order_by=R.id).label("pos"))
               .where(R.event_id == event_id, R.status == "waitlisted").subquery())

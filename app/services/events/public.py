@@ -16,9 +16,9 @@ from app.schemas.events import (
     EventSummary,
     QuotaPublic,
 )
-from app.services import moderation
 from app.services.events.attendance import mark_if_ended
 from app.services.events.common import (
+    KIND,
     R,
     cancel_deadline,
     choice_window,
@@ -49,7 +49,7 @@ async def list_events(session: AsyncSession, *, district: str | None, date_from:
     now = clock.now()
     stmt = (
         select(Event, Organisation.name).join(Organisation, Organisation.id == Event.org_id)
-        .where(moderation.is_public(Event), Event.cancelled_at.is_(None), Event.starts_at > now)
+        .where(KIND.listed(), Event.cancelled_at.is_(None), Event.starts_at > now)
         .order_by(Event.starts_at, Event.id).limit(limit + 1)
     )
     if district:

@@ -12,8 +12,8 @@ from sqlalchemy import and_, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock, errors
-from app.db import is_postgres
 from app.deps import Principal
+from app.kit.dialect import is_postgres
 from app.pagination import Page, decode_cursor, encode_cursor
 from app.schemas.events import MyRegistrationItem, RegistrationPublic
 from app.services import notifications

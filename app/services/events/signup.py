@@ -19,13 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import clock, errors, ratelimit, security
+from app import clock, errors
 from app.config import get_settings
-from app.db import insert_for
 from app.deps import Principal
+from app.kit import ratelimit
+from app.kit.dialect import insert_for
 from app.schemas.events import RegistrationPublic
 from app.services.events.attendance import mark_no_shows
-from app.services.events.common import QUOTA_LOCK_CLASS, cancel_deadline, is_visible, local
+from app.services.events.common import KIND, QUOTA_LOCK_CLASS, cancel_deadline, local
 from app.services.events.registrations import confirm_promoted
 from app.validators import SHANGHAI, age_on
 from models.accounts import User
@@ -37,16 +38,8 @@ _users, _events = User.__table__, Event.__table__
 _quotas, _regs, _restrictions = EventQuota.__table__, EventRegistration.__table__, EventRestriction.__table__
 
 
-async def limit_signups(authorization: str | None) -> None:
-    """Per-person sign-up rate limit. Runs before the request's own session touches the database, so
-    that a rush never holds two pooled connections per request."""
-    if not authorization or not authorization.lower().startswith("bearer "):
-        return
-    try:
-        user_id = int(security.decode_access_token(authorization[7:].strip())["sub"])
-    except (errors.AppError, KeyError, ValueError):
-        return  # the authentication dependency answers for a bad token
-    await ratelimit.hit(f"event_signup:{user_id}", limit=get_settings().event_signup_per_minute, window_seconds=60)
+# Per person; counted before the request's session touches the database (app.kit.ratelimit).
+SIGNUP_LIMIT = ratelimit.bucket("event_signup", "10/60", description="活动报名，每人")
 
 
 # --- statements, built once ---------------------------------------------------------------------------
@@ -160,7 +153,7 @@ async def _event_rules(conn: AsyncConnection, event_id: int, *, fresh: bool = Fa
     if row is None:
         _rules_cache.pop(event_id, None)
         return None, False
-    rules = _EventRules(event_id, is_visible(row[0], row[12], row[1]), row[0], row[2] is not None, *row[3:11],
+    rules = _EventRules(event_id, KIND.shows(row[0], row[12], row[1]), row[0], row[2] is not None, *row[3:11],
                         row[11] is not None)
     if rules.status == "published" and rules.visible and not rules.cancelled:
         if len(_rules_cache) > 10_000:

@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import clock, errors, ratelimit, security
+from app import clock, errors
 from app.config import get_settings
 from app.deps import Principal
+from app.kit import postings, ratelimit
 from app.pagination import Page, decode_cursor, encode_cursor
 from app.schemas.housing import (
     LAYOUT_LABELS,
@@ -24,7 +25,7 @@ from app.schemas.housing import (
     MyApplication,
     ProviderApplication,
 )
-from app.services import audit, moderation, notifications
+from app.services import audit, notifications
 from app.services.housing.allocation import expire_due, expire_project, fill, release
 from app.services.housing.common import (
     APP,
@@ -40,7 +41,6 @@ from app.services.housing.common import (
     sync_project,
     transition,
     unmet_rules,
-    viewable,
 )
 from app.validators import SHANGHAI, age_on
 from models.accounts import User
@@ -55,17 +55,8 @@ from models.housing import (
 # --- the young person's side ------------------------------------------------------------------------
 
 
-async def limit_applications(authorization: str | None) -> None:
-    """Per-person rate limit on applying. Runs before the request's own session touches the database
-    (on SQLite a second connection would wait for the first one's write lock)."""
-    if not authorization or not authorization.lower().startswith("bearer "):
-        return
-    try:
-        user_id = int(security.decode_access_token(authorization[7:].strip())["sub"])
-    except (errors.AppError, KeyError, ValueError):
-        return  # the authentication dependency answers for a bad token
-    await ratelimit.hit(f"housing_apply:{user_id}", limit=get_settings().housing_apply_per_minute,
-                        window_seconds=60)
+# Per person; counted before the request's session touches the database (app.kit.ratelimit).
+APPLY_LIMIT = ratelimit.bucket("housing_apply", "10/60", description="住房申请，每人")
 
 
 async def apply(session: AsyncSession, *, actor: Principal, project_id: int, unit_type_id: int) -> MyApplication:
@@ -73,7 +64,7 @@ async def apply(session: AsyncSession, *, actor: Principal, project_id: int, uni
     settings = get_settings()
     # A shared lock: applications go side by side, but never across the freeze of a lottery list.
     project = await session.get(P, project_id, with_for_update={"read": True}, populate_existing=True)
-    if project is None or not viewable(project):
+    if project is None or not KIND.is_visible(project):
         raise errors.NotFound()
     if not accepting(project, now):
         raise errors.HousingApplicationsClosed()
@@ -279,8 +270,7 @@ async def provider_applications(
     number: str | None, order: str, cursor: str | None, limit: int,
 ) -> Page[ProviderApplication]:
     now = clock.now()
-    moderation.require_org_kind(actor, KIND)
-    project = await moderation.load_own(session, actor, KIND, project_id)
+    project = await postings.load_own(session, actor, KIND, project_id)
     await expire_due(session, project.id, now)
     stmt = _applications_query(project.id, status, unit_type_id, number).limit(limit + 1)
     after = decode_cursor(cursor, "o", "k")
@@ -313,7 +303,7 @@ async def provider_applications(
 async def decide(session: AsyncSession, *, actor: Principal, application_id: int, decision: str,
                  reason: str | None) -> ProviderApplication:
     now = clock.now()
-    moderation.require_org_kind(actor, KIND)
+    postings.require_org_kind(actor, KIND)
     app = await session.get(APP, application_id)
     if app is None:
         raise errors.NotFound()
@@ -371,8 +361,7 @@ async def export_csv(session: AsyncSession, *, actor: Principal, project_id: int
                      ) -> tuple[str, str]:
     """The project's applications as CSV (ID and phone numbers masked); returns (file name, text)."""
     now = clock.now()
-    moderation.require_org_kind(actor, KIND)
-    project = await moderation.load_own(session, actor, KIND, project_id)
+    project = await postings.load_own(session, actor, KIND, project_id)
     await expire_due(session, project.id, now)
     rows = (await session.execute(_applications_query(project.id, status, None, None).order_by(APP.id))).all()
     today = shanghai_day(now)

@@ -16,9 +16,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app import errors
 from app.db import padded
 from app.deps import Principal
+from app.kit import postings
+from app.kit.postings import PostingKind
 from app.schemas.housing import LAYOUT_LABELS, Eligibility, UnitTypePublic
-from app.services import moderation
-from app.services.moderation import PostingKind
 from app.validators import SHANGHAI, age_on
 from models.accounts import User
 from models.housing import (
@@ -29,10 +29,10 @@ from models.housing import (
     HousingUnitType,
 )
 
-KIND = moderation.register(PostingKind(
+KIND = postings.register(PostingKind(
     kind="housing_project", model=HousingProject, org_kinds=("housing_operator",), title_field="name",
     text_fields=("name", "description", "address", "metro_station", "amenities", "photo_urls"),
-    label="住房项目",
+    label="住房项目", shown_after_close=True,
 ))
 
 P = HousingProject
@@ -42,11 +42,6 @@ APP = HousingApplication
 
 def shanghai_day(now: datetime) -> date:
     return now.astimezone(SHANGHAI).date()
-
-
-def viewable(project: HousingProject) -> bool:
-    """Published, or closed after being public (still shown, no longer open): not hidden by reports."""
-    return project.status in ("published", "closed") and not project.hidden_by_reports
 
 
 def accepting(project: HousingProject, now: datetime) -> bool:
@@ -161,7 +156,7 @@ async def lock_project(session: AsyncSession, project_id: int) -> HousingProject
 
 
 async def own_locked(session: AsyncSession, actor: Principal, project_id: int) -> HousingProject:
-    moderation.require_org_kind(actor, KIND)
+    postings.require_org_kind(actor, KIND)
     project = await lock_project(session, project_id)
     if project.org_id != actor.org_id:
         raise errors.NotFound()

@@ -39,7 +39,6 @@ from app.services.housing.common import (
     own_locked,
     sync_project,
     transition,
-    viewable,
 )
 from models.housing import HousingLottery, HousingLotteryDraw, HousingProject
 
@@ -215,7 +214,7 @@ async def redraw(session: AsyncSession, *, actor: Principal, project_id: int, se
 async def lottery_view(session: AsyncSession, *, project_id: int) -> LotteryPublic:
     now = clock.now()
     project = await session.get(P, project_id)
-    if project is None or not viewable(project):
+    if project is None or not KIND.is_visible(project):
         raise errors.NotFound()
     lot = await lottery_of(session, project_id)
     if lot is None:

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock, errors
 from app.deps import Principal
+from app.kit import postings
 from app.pagination import Page, decode_cursor, encode_cursor
 from app.schemas.housing import ProjectIn, ProjectUpdate, ProviderProject, UnitTypeIn, UnitTypeUpdate
 from app.schemas.moderation import PostingState
@@ -63,7 +64,7 @@ async def _one(session: AsyncSession, project: HousingProject) -> ProviderProjec
 
 
 async def create_project(session: AsyncSession, *, actor: Principal, data: ProjectIn) -> ProviderProject:
-    moderation.require_org_kind(actor, KIND)
+    postings.require_org_kind(actor, KIND)
     project = HousingProject.model_validate(data.model_dump(exclude={"unit_types"}),
                                             update={"org_id": actor.org_id, "status": "draft"})
     session.add(project)
@@ -79,7 +80,7 @@ async def create_project(session: AsyncSession, *, actor: Principal, data: Proje
 
 async def provider_projects(session: AsyncSession, *, actor: Principal, status: str | None, cursor: str | None,
                             limit: int) -> Page[ProviderProject]:
-    moderation.require_org_kind(actor, KIND)
+    postings.require_org_kind(actor, KIND)
     stmt = select(P).where(P.org_id == actor.org_id).order_by(P.id.desc()).limit(limit + 1)
     if status:
         stmt = stmt.where(P.status == status)
@@ -92,12 +93,11 @@ async def provider_projects(session: AsyncSession, *, actor: Principal, status: 
 
 
 async def provider_project(session: AsyncSession, *, actor: Principal, project_id: int) -> ProviderProject:
-    moderation.require_org_kind(actor, KIND)
-    return await _one(session, await moderation.load_own(session, actor, KIND, project_id))
+    return await _one(session, await postings.load_own(session, actor, KIND, project_id))
 
 
 def _require_editable(project: HousingProject) -> None:
-    if project.status not in moderation.EDITABLE:
+    if project.status not in postings.EDITABLE:
         raise errors.PostingStateInvalid("该项目已被下架，不能修改")
 
 

@@ -19,8 +19,9 @@ from sqlalchemy import and_, bindparam, exists, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock, errors
-from app.db import insert_for, padded
+from app.db import padded
 from app.deps import Principal
+from app.kit.dialect import insert_for
 from app.pagination import Page, decode_cursor, encode_cursor
 from app.schemas.housing import (
     STATUS_LABELS,
@@ -30,10 +31,10 @@ from app.schemas.housing import (
     ProjectCard,
     ProjectDetail,
 )
-from app.services import moderation
 from app.services.housing.allocation import expire_due
 from app.services.housing.common import (
     APP,
+    KIND,
     UT,
     P,
     accepting,
@@ -45,7 +46,6 @@ from app.services.housing.common import (
     unit_public,
     unit_types_of,
     unmet_rules,
-    viewable,
 )
 from models.accounts import User
 from models.base import utcnow
@@ -79,7 +79,7 @@ async def search(
     if rent_min is not None and rent_max is not None and rent_min > rent_max:
         raise errors.ValidationFailed(fields={"rent_min": "最低租金不能高于最高租金"})
 
-    conds: list[Any] = [moderation.is_public(P)]
+    conds: list[Any] = [KIND.listed()]
     if districts:
         conds.append(P.district.in_(list(districts)))
     # The project's rent range answers a one-sided bound exactly; a two-sided range, a layout, or
@@ -239,7 +239,7 @@ def _card(p: Any, units: list[Any], org_name: str | None, distance: float | None
 async def project_detail(session: AsyncSession, *, viewer: Principal | None, project_id: int) -> ProjectDetail:
     now = clock.now()
     project = await session.get(P, project_id)
-    if project is None or not viewable(project):
+    if project is None or not KIND.is_visible(project):
         raise errors.NotFound()
     await expire_due(session, project_id, now)
     card = (await cards(session, [project], viewer, {}))[0]
@@ -264,7 +264,7 @@ async def project_detail(session: AsyncSession, *, viewer: Principal | None, pro
 async def check_eligibility(session: AsyncSession, *, actor: Principal, project_id: int) -> EligibilityCheck:
     now = clock.now()
     project = await session.get(P, project_id)
-    if project is None or not viewable(project):
+    if project is None or not KIND.is_visible(project):
         raise errors.NotFound()
     user = await session.get(User, actor.user_id)
     unmet = unmet_rules(user, project, shanghai_day(now))
@@ -279,7 +279,7 @@ async def set_favourite(session: AsyncSession, *, actor: Principal, project_id: 
     fav = HousingFavourite
     if on:
         project = await session.get(P, project_id)
-        if project is None or not viewable(project):
+        if project is None or not KIND.is_visible(project):
             raise errors.NotFound()
         insert = insert_for(session)
         await session.execute(
@@ -296,7 +296,7 @@ async def my_favourites(session: AsyncSession, *, actor: Principal, cursor: str 
                         ) -> Page[ProjectCard]:
     fav = HousingFavourite
     stmt = (select(fav.id, P).join(P, P.id == fav.project_id)
-            .where(fav.user_id == actor.user_id, moderation.is_public(P))
+            .where(fav.user_id == actor.user_id, KIND.listed())
             .order_by(fav.id.desc()).limit(limit + 1))
     after = decode_cursor(cursor, "id")
     if after:
