@@ -100,19 +100,6 @@ class Settings(BaseSettings):
     housing_offer_expiry_hours: int = 72
     housing_max_active_applications: int = 3
 
-    crisis_resources: list[dict[str, str]] = Field(
-        default_factory=lambda: [
-            {"name": "全国心理援助热线", "phone": "12356"},
-            {"name": "报警", "phone": "110"},
-            {"name": "急救", "phone": "120"},
-        ]
-    )
-    # Counselling: bookings close this long before a session starts; a person holds at most this many
-    # upcoming bookings; cancelling or moving a booking later than this before it counts as late.
-    counselling_min_notice_hours: float = 2.0
-    counselling_max_upcoming: int = 2
-    counselling_late_cancel_hours: float = 12.0
-
     # Working days (app.kit.time): Monday to Friday, less these public holidays, plus these make-up
     # working days (调休) that fall on a weekend. Set them from the State Council's yearly notice.
     holidays: list[date] = Field(default_factory=list)

@@ -108,21 +108,6 @@ UnknownPostingKind = define("UNKNOWN_POSTING_KIND", 404, "不支持的内容类�
 ReportTargetInvalid = define("REPORT_TARGET_INVALID", 404, "举报的内容不存在")
 ReportResolved = define("REPORT_ALREADY_RESOLVED", 409, "该举报已处理")
 
-# --- counselling ----------------------------------------------------------------------------------
-CounsellingProfileRequired = define("COUNSELLING_PROFILE_REQUIRED", 403, "预约心理咨询前请先完成实名信息（姓名和身份证号）")
-CounsellingSlotTaken = define("COUNSELLING_SLOT_TAKEN", 409, "这个时段刚刚被预约了，请选择其他时段")
-CounsellingNoticeTooShort = define("COUNSELLING_NOTICE_TOO_SHORT", 409, "距离咨询开始的时间太近，请选择更晚的时段")
-CounsellingOverlap = define("COUNSELLING_OVERLAP", 409, "您在这个时间已经有其他咨询预约")
-CounsellingTooManyUpcoming = define("COUNSELLING_TOO_MANY_UPCOMING", 409, "您未开始的预约已达上限，请先完成或取消已有预约")
-CounsellingModeNotOffered = define("COUNSELLING_MODE_NOT_OFFERED", 422, "这位咨询师不提供所选的咨询方式")
-CounsellingOtherCentre = define("COUNSELLING_OTHER_CENTRE", 422, "只能改约到同一个咨询中心的时段")
-CounsellingBookingState = define("COUNSELLING_BOOKING_STATE", 409, "该预约当前的状态不允许此操作")
-CounsellingSessionStarted = define("COUNSELLING_SESSION_STARTED", 409, "咨询已经开始或已结束，不能再取消或改约")
-CounsellingSessionNotStarted = define("COUNSELLING_SESSION_NOT_STARTED", 409, "咨询还没有开始，暂时不能进行此操作")
-CounsellingSlotOverlap = define("COUNSELLING_SLOT_OVERLAP", 409, "该时段与这位咨询师已有的时段重叠")
-CounsellingSlotBooked = define("COUNSELLING_SLOT_BOOKED", 409, "该时段已有预约，请先取消预约再撤下时段")
-CounsellingNoteAuthor = define("COUNSELLING_NOTE_NOT_ALLOWED", 403, "只有负责这次咨询的咨询师可以填写咨询记录")
-
 # --- housing (春城青居) ------------------------------------------------------------------------------
 HousingRealNameRequired = define("HOUSING_REAL_NAME_REQUIRED", 403, "申请保障性租赁住房需要先完成实名认证（填写姓名和身份证号）")
 HousingNotEligible = define("HOUSING_NOT_ELIGIBLE", 422, "您暂不符合该项目的申请条件，具体见各项说明")

@@ -1,5 +1,6 @@
-"""Counselling: the public counsellor list and free slots, the person's private bookings, the centre's
-counsellors, slots, bookings and notes, and the staff's counts."""
+"""Counselling: the public counsellor list and free slots, the person's private bookings and restriction,
+the centre's counsellors, slots, bookings, notes, duty list, opening hours and risk queue, and the
+staff's counts."""
 
 from typing import Annotated
 
@@ -7,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, status
 
 from app.deps import CurrentUser, Principal, SessionDep, StaffUser, YouthUser, provider_of
 from app.idempotency import IdempotencyDep
-from app.pagination import MAX_LIMIT, Page
+from app.kit.pagination import MAX_LIMIT, Page
 from app.schemas.common import DateTimeIn, DayIn
 from app.schemas.counselling import (
     AttendanceIn,
@@ -18,6 +19,9 @@ from app.schemas.counselling import (
     CentreBooking,
     CentreBookingDetail,
     CentreCancelIn,
+    CentreSettings,
+    CentreSettingsUpdate,
+    CounsellingRestriction,
     CounsellingStats,
     CounsellorIn,
     CounsellorOwn,
@@ -28,21 +32,25 @@ from app.schemas.counselling import (
     NoteIn,
     NotePublic,
     RescheduleIn,
+    RiskFollowUpIn,
+    RiskQueueItem,
+    RiskState,
     SlotIn,
     SlotOwn,
     SlotPatternIn,
     SlotPatternResult,
     SlotPublic,
     Specialty,
+    WaiveIn,
 )
 from app.services import counselling
-from app.validators import today_shanghai
 
 router = APIRouter(tags=["counselling"])
 
 CentreUser = Annotated[Principal, Depends(provider_of("counselling_center"))]
 Cursor = Annotated[str | None, Query(max_length=200)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+SlotLimit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Slots per page (a page of a calendar)")]
 From = Annotated[DateTimeIn | None, Query(alias="from", description="Without an offset: Asia/Shanghai time")]
 To = Annotated[DateTimeIn | None, Query(alias="to", description="Exclusive; at most 62 days after from")]
 
@@ -67,11 +75,12 @@ async def get_counsellor(counsellor_id: int, session: SessionDep) -> CounsellorP
     return await counselling.get_counsellor(session, counsellor_id=counsellor_id)
 
 
-@router.get(f"{YOUTH}/counsellors/{{counsellor_id}}/slots", response_model=list[SlotPublic],
-            summary="Free slots that can still be booked (default: the next 28 days)")
-async def free_slots(counsellor_id: int, session: SessionDep, start: From = None, end: To = None
-                     ) -> list[SlotPublic]:
-    return await counselling.free_slots(session, counsellor_id=counsellor_id, start=start, end=end)
+@router.get(f"{YOUTH}/counsellors/{{counsellor_id}}/slots", response_model=Page[SlotPublic],
+            summary="Free slots that can still be booked, soonest first (default: the next 28 days)")
+async def free_slots(counsellor_id: int, session: SessionDep, start: From = None, end: To = None,
+                     cursor: Cursor = None, limit: SlotLimit = 100) -> Page[SlotPublic]:
+    return await counselling.free_slots(session, counsellor_id=counsellor_id, start=start, end=end, cursor=cursor,
+                                        limit=limit)
 
 
 @router.post(f"{YOUTH}/bookings", response_model=BookingPublic, status_code=status.HTTP_201_CREATED,
@@ -104,6 +113,12 @@ async def reschedule(booking_id: int, body: RescheduleIn, user: YouthUser, sessi
                      idem: IdempotencyDep) -> BookingPublic:
     return await idem.run(session, user, lambda: counselling.reschedule(
         session, actor=user, booking_id=booking_id, slot_id=body.slot_id))
+
+
+@router.get("/api/v1/me/counselling-restriction", response_model=CounsellingRestriction,
+            summary="Whether my self-bookings are paused for no-shows or late cancellations, why, until when")
+async def my_restriction(user: YouthUser, session: SessionDep) -> CounsellingRestriction:
+    return await counselling.my_restriction(session, actor=user)
 
 
 # --- the counselling centre ----------------------------------------------------------------------------
@@ -147,16 +162,36 @@ async def create_slot_pattern(counsellor_id: int, body: SlotPatternIn, user: Cen
     return await counselling.create_slot_pattern(session, actor=user, counsellor_id=counsellor_id, data=body)
 
 
-@router.get(f"{CENTRE}/counsellors/{{counsellor_id}}/slots", response_model=list[SlotOwn],
+@router.get(f"{CENTRE}/counsellors/{{counsellor_id}}/slots", response_model=Page[SlotOwn],
             summary="All slots of a counsellor with their state (default: from yesterday, 28 days)")
-async def own_slots(counsellor_id: int, user: CentreUser, session: SessionDep, start: From = None, end: To = None
-                    ) -> list[SlotOwn]:
-    return await counselling.own_slots(session, actor=user, counsellor_id=counsellor_id, start=start, end=end)
+async def own_slots(counsellor_id: int, user: CentreUser, session: SessionDep, start: From = None, end: To = None,
+                    cursor: Cursor = None, limit: SlotLimit = 100) -> Page[SlotOwn]:
+    return await counselling.own_slots(session, actor=user, counsellor_id=counsellor_id, start=start, end=end,
+                                       cursor=cursor, limit=limit)
 
 
 @router.delete(f"{CENTRE}/slots/{{slot_id}}", response_model=SlotOwn, summary="Withdraw a free slot")
 async def withdraw_slot(slot_id: int, user: CentreUser, session: SessionDep) -> SlotOwn:
     return await counselling.withdraw_slot(session, actor=user, slot_id=slot_id)
+
+
+@router.get(f"{CENTRE}/centre", response_model=CentreSettings,
+            summary="The centre's opening hours and duty list")
+async def centre_settings(user: CentreUser, session: SessionDep) -> CentreSettings:
+    return await counselling.centre_settings(session, actor=user)
+
+
+@router.patch(f"{CENTRE}/centre", response_model=CentreSettings,
+              summary="Set the opening hours or replace the duty list (owners only)")
+async def update_centre(body: CentreSettingsUpdate, user: CentreUser, session: SessionDep) -> CentreSettings:
+    return await counselling.update_centre(session, actor=user, data=body)
+
+
+@router.get(f"{CENTRE}/risk-queue", response_model=Page[RiskQueueItem],
+            summary="Risk-flagged bookings nobody has acknowledged, most urgent first (duty: all; a counsellor: own)")
+async def risk_queue(user: CentreUser, session: SessionDep, cursor: Cursor = None, limit: Limit = 50
+                     ) -> Page[RiskQueueItem]:
+    return await counselling.risk_queue(session, actor=user, cursor=cursor, limit=limit)
 
 
 @router.get(f"{CENTRE}/bookings", response_model=Page[CentreBooking],
@@ -168,8 +203,7 @@ async def centre_bookings(
     flagged: Annotated[bool | None, Query(description="Risk-flagged bookings only (true) or none of them")] = None,
     status: BookingStatus | None = None, cursor: Cursor = None, limit: Limit = 50,
 ) -> Page[CentreBooking]:
-    first = from_date or today_shanghai()
-    return await counselling.centre_bookings(session, actor=user, first=first, last=to_date or first,
+    return await counselling.centre_bookings(session, actor=user, first=from_date, last=to_date,
                                              counsellor_id=counsellor_id, mine=mine, flagged=flagged, status=status,
                                              cursor=cursor, limit=limit)
 
@@ -177,7 +211,7 @@ async def centre_bookings(
 # The booking-level endpoints accept any signed-in account and answer 404 unless it belongs to the
 # booking's centre: to staff and other organisations a booking does not exist.
 @router.get(f"{CENTRE}/bookings/{{booking_id}}", response_model=CentreBookingDetail,
-            summary="One booking with its intake (the read is audited)")
+            summary="One booking with its intake, for its counsellor and the duty list (the read is audited)")
 async def centre_booking(booking_id: int, user: CurrentUser, session: SessionDep) -> CentreBookingDetail:
     return await counselling.centre_booking(session, actor=user, booking_id=booking_id)
 
@@ -194,6 +228,19 @@ async def centre_cancel(booking_id: int, body: CentreCancelIn, user: CurrentUser
 async def mark_attendance(booking_id: int, body: AttendanceIn, user: CurrentUser, session: SessionDep
                           ) -> CentreBooking:
     return await counselling.mark_attendance(session, actor=user, booking_id=booking_id, status=body.status)
+
+
+@router.post(f"{CENTRE}/bookings/{{booking_id}}/risk-followups", response_model=RiskState,
+             status_code=status.HTTP_201_CREATED,
+             summary="Record what was done about a risk answer (the first record acknowledges it)")
+async def risk_follow_up(booking_id: int, body: RiskFollowUpIn, user: CurrentUser, session: SessionDep) -> RiskState:
+    return await counselling.follow_up(session, actor=user, booking_id=booking_id, data=body)
+
+
+@router.post(f"{CENTRE}/bookings/{{booking_id}}/waive-strike", response_model=CentreBooking,
+             summary="Waive this booking's no-show or late cancellation, with a reason the person is told")
+async def waive_strike(booking_id: int, body: WaiveIn, user: CurrentUser, session: SessionDep) -> CentreBooking:
+    return await counselling.waive_strike(session, actor=user, booking_id=booking_id, reason=body.reason)
 
 
 @router.put(f"{CENTRE}/bookings/{{booking_id}}/notes", response_model=NotePublic,

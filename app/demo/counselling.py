@@ -1,5 +1,6 @@
 """Demo counselling: the city's youth mental-health centre with four published counsellors, weekly
-slots over the next two weeks (from next Monday), and two bookings made through the usual rules."""
+slots over the next two weeks (from next Monday), its opening hours and duty list (陈老师 first, then
+the owner), and two bookings made through the usual rules."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app import crypto
 from app.demo import DEMO_PASSWORD, DemoContext
 from app.deps import Principal
-from app.schemas.counselling import BookingIn, IntakeIn, SlotPatternIn
+from app.schemas.counselling import BookingIn, CentreSettingsUpdate, IntakeIn, SlotPatternIn
 from app.services import counselling
 from app.validators import today_shanghai
 from models.accounts import User
@@ -39,12 +40,17 @@ async def seed(session: AsyncSession, ctx: DemoContext) -> None:
     org = ctx.orgs["counselling_center"]
     owner = ctx.owners["counselling_center"]
     centre = Principal(owner.id, "provider", org.id, "owner", "counselling_center", "verified")
-    # 陈老师 signs in with her own account to see her day, read intakes and write notes.
+    # 陈老师 signs in with her own account to see her day, read her clients' intakes and write notes;
+    # she is first on the duty list, so she is told of every risk answer and reads every intake.
     chen = User(role="provider", username="counsellor_chen", password_hash=crypto.hash_password(DEMO_PASSWORD),
                 nickname="陈老师")
     session.add(chen)
     await session.flush()
     session.add(OrgMember(org_id=org.id, user_id=chen.id, role="editor"))
+    await session.flush()
+    # Evening and Saturday sessions: the centre is open then too (risk flags are counted in these hours).
+    await counselling.update_centre(session, actor=centre, data=CentreSettingsUpdate(
+        opening_hours=["09:00-21:30"] * 5 + ["09:00-17:00", None], duty_user_ids=[chen.id, owner.id]))
 
     now = utcnow()
     today = today_shanghai()
@@ -65,12 +71,14 @@ async def seed(session: AsyncSession, ctx: DemoContext) -> None:
         created.append(obj)
 
     # Two demo youth have booked, one of them under a nickname.
-    slots = await counselling.free_slots(session, counsellor_id=created[0].id, start=None, end=None)
+    slots = await counselling.free_slots(session, counsellor_id=created[0].id, start=None, end=None, cursor=None,
+                                         limit=1)
     await counselling.book(session, actor=Principal(ctx.youth[1].id, "youth"), data=BookingIn(
-        slot_id=slots[0].id, mode="in_person", nickname="小雯子",
+        slot_id=slots.items[0].id, mode="in_person", nickname="小雯子",
         intake=IntakeIn(topic="study_stress", description="研究生毕业论文进度落后，最近经常失眠，想学会调整节奏。",
                         self_harm_thoughts=False)))
-    slots = await counselling.free_slots(session, counsellor_id=created[1].id, start=None, end=None)
+    slots = await counselling.free_slots(session, counsellor_id=created[1].id, start=None, end=None, cursor=None,
+                                         limit=1)
     await counselling.book(session, actor=Principal(ctx.youth[3].id, "youth"), data=BookingIn(
-        slot_id=slots[0].id, mode="video",
+        slot_id=slots.items[0].id, mode="video",
         intake=IntakeIn(topic="career", description="刚毕业还在找工作，面试屡次失败，有些沮丧。", self_harm_thoughts=False)))

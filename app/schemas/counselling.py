@@ -1,8 +1,11 @@
 """Counselling requests and answers. Intake answers appear only in the two audited detail answers
-(the person's own booking, the assigned centre's booking); notes only in the author's note answer."""
+(the person's own booking; the centre's booking, to its duty and the booked counsellor); notes only in
+the author's note answer; what the centre did about a risk answer only to the centre's duty and the
+booked counsellor (never to the person)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
 from typing import Annotated, Literal
 
@@ -199,8 +202,10 @@ class BookingPublic(BaseModel):
     cancel_reason: str | None
     cancelled_at: datetime | None
     created_at: datetime
-    # Present when the intake indicated a risk: whom to call now, before any appointment.
+    # Present when the intake indicated a risk: whom to call now, before any appointment, and that a
+    # counsellor of the centre will reach out.
     crisis_resources: list[CrisisResource] | None = None
+    outreach: str | None = None
 
 
 class BookingOwnDetail(BookingPublic):
@@ -208,6 +213,12 @@ class BookingOwnDetail(BookingPublic):
 
 
 # --- bookings: the centre's side -------------------------------------------------------------------
+
+
+class StrikeState(BaseModel):
+    kind: Literal["no_show", "late_cancel"]
+    waived: bool
+    waive_reason: str | None
 
 
 class CentreBooking(BaseModel):
@@ -226,10 +237,127 @@ class CentreBooking(BaseModel):
     late_change: bool
     cancel_reason: str | None
     attendance_marked_at: datetime | None
+    # The no-show or late cancellation this booking counts as under the restriction policy, if any.
+    strike: StrikeState | None = None
+
+
+FollowUpAction = Literal["called_back", "moved_earlier", "referred", "other"]
+FOLLOW_UP_LABELS: dict[str, str] = {"called_back": "已电话回访", "moved_earlier": "已提前咨询时间", "referred": "已转介",
+                                    "other": "其他"}
+
+
+class RiskFollowUpIn(StrictModel):
+    action: FollowUpAction
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=1000)] = Field(
+        description="What was done and agreed; read only by the centre's duty and the booked counsellor")
+
+
+class RiskFollowUpPublic(BaseModel):
+    id: int
+    action: str
+    action_label: str
+    note: str
+    author_id: int
+    created_at: datetime
+
+
+class RiskState(BaseModel):
+    """The centre's handling of a risk answer (never shown to the person)."""
+
+    due_at: datetime
+    overdue: bool = Field(description="Not acknowledged and past due (computed at read time)")
+    acknowledged_at: datetime | None
+    acknowledged_by: int | None
+    escalated_at: datetime | None
+    followups: list[RiskFollowUpPublic]
 
 
 class CentreBookingDetail(CentreBooking):
     intake: IntakeOut
+    risk: RiskState | None = None
+
+
+class RiskQueueItem(BaseModel):
+    """A flagged booking nobody has acknowledged yet, most urgent first; no intake."""
+
+    booking_id: int
+    status: str
+    starts_at: datetime
+    counsellor_id: int
+    counsellor_name: str
+    client_name: str
+    age_band: str
+    due_at: datetime
+    overdue: bool
+    escalated_at: datetime | None
+
+
+class WaiveIn(StrictModel):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
+
+
+# --- the centre's settings -------------------------------------------------------------------------
+
+_SPAN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+
+
+def check_opening_hours(value: list[str | None]) -> list[str | None]:
+    """Seven entries, Monday first, each "HH:MM-HH:MM" in Shanghai time (closing after opening, 24:00 at
+    the latest) or None for a closed day; at least one day open."""
+    if len(value) != 7:
+        raise ValueError("营业时间应为周一到周日 7 项")
+    for span in value:
+        if span is None:
+            continue
+        m = _SPAN.match(span)
+        if not m:
+            raise ValueError("营业时间的格式应为 09:00-18:00，休息日填 null")
+        start, end = int(m[1]) * 60 + int(m[2]), int(m[3]) * 60 + int(m[4])
+        if end <= start or end > 24 * 60:
+            raise ValueError("结束时间应晚于开始时间，且不晚于 24:00")
+    if all(span is None for span in value):
+        raise ValueError("至少要有一天营业")
+    return value
+
+
+OpeningSpan = Annotated[str, StringConstraints(strip_whitespace=True, max_length=11)]
+
+
+class DutyMember(BaseModel):
+    user_id: int
+    nickname: str | None
+    username: str | None
+
+
+class CentreSettings(BaseModel):
+    opening_hours: list[str | None] = Field(description="Monday first, Shanghai time, null for closed")
+    default_hours: bool = Field(description="The platform's default hours: the centre has not set its own")
+    risk_ack_hours: float = Field(description="Opening hours within which a risk flag must be acknowledged")
+    duty: list[DutyMember] = Field(description="In order: the first is told of a new risk flag")
+
+
+class CentreSettingsUpdate(StrictModel):
+    opening_hours: list[OpeningSpan | None] | None = Field(default=None, min_length=7, max_length=7)
+    duty_user_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] | None = Field(
+        default=None, max_length=50, description="Members of the centre, in order; replaces the list")
+
+    @field_validator("opening_hours")
+    @classmethod
+    def _hours(cls, value: list[str | None] | None) -> list[str | None] | None:
+        return None if value is None else check_opening_hours(value)
+
+    @field_validator("duty_user_ids")
+    @classmethod
+    def _distinct(cls, value: list[int] | None) -> list[int] | None:
+        return None if value is None else list(dict.fromkeys(value))
+
+
+class CounsellingRestriction(BaseModel):
+    restricted: bool
+    until: datetime | None = None
+    reason: str | None = None
+    # Whom to call now, whatever the booking rules say.
+    crisis_resources: list[CrisisResource]
 
 
 class CentreCancelIn(StrictModel):
@@ -268,3 +396,6 @@ class CounsellingStats(BaseModel):
     late_changes: int
     risk_flagged: int
     nickname_bookings: int
+    # Now, whatever the dates: flagged bookings not yet acknowledged, within and past their time.
+    risk_awaiting: int
+    risk_overdue: int

@@ -13,9 +13,10 @@ from sqlalchemy import func, select
 from app.db import session_scope
 from app.schemas.common import DateTimeIn, InstantIn
 from app.validators import SHANGHAI
-from tests.api.test_counselling import account, add_counsellor, provider
+from tests.api.test_counselling import add_counsellor
 from tests.api.test_events import body as event_body
 from tests.api.test_housing import project_body
+from tests.factories import account, organisation
 
 API = "/api/v1"
 # A JSON number, a float, and text pydantic's lax mode also reads as a timestamp (the only kind a query has).
@@ -62,7 +63,7 @@ def test_date_time_types_keep_what_they_accepted():
 async def test_housing_project_create_refuses_a_number_for_close_time(client):
     from models.housing import HousingProject
 
-    operator = await provider("housing_operator")
+    operator = await organisation("housing_operator")
     for value in NUMBERS:
         r = await client.post(f"{API}/provider/housing/projects", json=project_body(applications_close_at=value),
                               headers=operator.headers)
@@ -75,7 +76,7 @@ async def test_housing_project_create_refuses_a_number_for_close_time(client):
 
 
 async def test_housing_project_patch_refuses_a_number_for_close_time(client):
-    operator = await provider("housing_operator")
+    operator = await organisation("housing_operator")
     r = await client.post(f"{API}/provider/housing/projects", json=project_body(), headers=operator.headers)
     assert r.status_code == 201, r.text
     before = r.json()
@@ -95,7 +96,7 @@ async def test_housing_project_patch_refuses_a_number_for_close_time(client):
 async def test_event_create_refuses_a_number_for_a_time(client, field):
     from models.events import Event
 
-    organiser = await provider("event_organizer")
+    organiser = await organisation("event_organizer")
     start = datetime.now(UTC) + timedelta(days=5)
     for value in NUMBERS:
         r = await client.post(f"{API}/provider/events", json=event_body(start=start, **{field: value}),
@@ -107,7 +108,7 @@ async def test_event_create_refuses_a_number_for_a_time(client, field):
 async def test_counselling_slot_create_refuses_a_number_but_keeps_local_time(client):
     from models.counselling import CounsellingSlot
 
-    centre = await provider()
+    centre = await organisation("counselling_center")
     cid = await add_counsellor(client, centre, publish=False)
     url = f"{API}/provider/counselling/counsellors/{cid}/slots"
     for value in NUMBERS:
@@ -121,7 +122,7 @@ async def test_counselling_slot_create_refuses_a_number_but_keeps_local_time(cli
 
 
 async def test_date_time_query_parameters_refuse_a_number(client):
-    centre = await provider()
+    centre = await organisation("counselling_center")
     cid = await add_counsellor(client, centre, publish=False)
     for url, name in ((f"{API}/counselling/counsellors/{cid}/slots", "from"),
                       (f"{API}/provider/counselling/counsellors/{cid}/slots", "to")):
@@ -166,7 +167,7 @@ def test_dates_and_date_times_stay_within_the_years_python_can_shift():
 
 
 async def test_day_query_parameters_at_the_calendars_edges_are_refused_not_500(client):
-    centre = await provider()
+    centre = await organisation("counselling_center")
     staff = await account("moderator")
     for url, name, headers in ((f"{API}/events", "date_from", {}), (f"{API}/events", "date_to", {}),
                                (f"{API}/provider/counselling/bookings", "from_date", centre.headers),
@@ -182,7 +183,7 @@ async def test_day_query_parameters_at_the_calendars_edges_are_refused_not_500(c
 async def test_a_time_at_the_calendars_edge_is_refused_when_creating_an_event(client):
     from models.events import Event
 
-    organiser = await provider("event_organizer")
+    organiser = await organisation("event_organizer")
     start = datetime.now(UTC) + timedelta(days=5)
     r = await client.post(f"{API}/provider/events", json=event_body(start=start, signup_opens_at="0001-01-01T00:00:00+08:00"),
                           headers=organiser.headers)

@@ -1,12 +1,14 @@
 """Counselling (青少年心理健康服务): reviewed counsellor profiles, weekly slots, one booking per slot under
-contention, per-person limits, atomic reschedule, the risk answer, and privacy of intake and notes."""
+contention, per-person limits, atomic reschedule, the risk answer acted on (duty list, acknowledgement,
+escalation), late cancellations and no-shows under the shared restriction policy, and the privacy of
+intake, notes and follow-ups within a centre."""
 
 from __future__ import annotations
 
 import asyncio
-import random
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -14,85 +16,52 @@ from sqlalchemy import func, select, text
 
 from app.db import session_scope
 from app.deps import Principal
-from app.validators import SHANGHAI
-from tests.conftest import Actor, adult_birth, make_credit_code, make_id_number
+from app.kit import sweeper
+from app.kit.time import SHANGHAI
+from tests.factories import Actor, account, bulk_youth, counsellor_body, draft, now, organisation, published
 
 API = "/api/v1"
 YOUTH = f"{API}/counselling"
 CENTRE = f"{API}/provider/counselling"
+ALWAYS_OPEN = ["00:00-24:00"] * 7
 
 
-def now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
-
-
-async def youth(factory: Any, *, age: int = 25, **profile: Any) -> Actor:
-    """A person with a complete real-name profile and an ID number unlikely to collide with another
-    test's (the shared factory draws from a few hundred numbers per birth date)."""
-    birth = adult_birth(age) - timedelta(days=random.randrange(0, 200))
-    number = make_id_number(birth, "female", area=random.choice(("530102", "530103", "530111", "530112", "530114")))
-    return await factory.youth(profile={"id_number": number, **profile}, age=age)
-
-
-def counsellor_body(**over: Any) -> dict[str, Any]:
-    data = {
-        "display_name": "周老师", "gender": "female", "qualifications": ["国家二级心理咨询师"],
-        "specialties": ["emotions", "study_stress"], "modes": ["in_person", "video"], "languages": ["普通话"],
-        "introduction": "擅长情绪调节与学业压力。",
-    }
-    data.update(over)
-    return data
-
-
-async def account(role: str, *, org_id: int | None = None, org_role: str = "owner") -> Actor:
-    """An account made straight in the database with a real access token: password hashing in the
-    shared factory costs about a second per provider or staff member, and these tests need many."""
-    from app.security import create_access_token
-    from models.accounts import User
-    from models.orgs import OrgMember
-
-    async with session_scope() as session:
-        user = User(role=role, username=f"c{uuid.uuid4().hex[:12]}", nickname="测试账号")
-        session.add(user)
-        await session.flush()
-        if org_id is not None:
-            session.add(OrgMember(org_id=org_id, user_id=user.id, role=org_role))
-        uid = user.id
-    token = create_access_token(user_id=uid, role=role)[0]
-    return Actor(uid, role, {"Authorization": f"Bearer {token}"}, token, org_id=org_id)
-
-
-async def provider(kind: str = "counselling_center") -> Actor:
-    """The owner of a verified organisation of ``kind``."""
-    from models.base import utcnow
-    from models.orgs import Organisation
-
-    async with session_scope() as session:
-        org = Organisation(name=f"测试心理中心{uuid.uuid4().hex[:6]}", kind=kind, credit_code=make_credit_code(),
-                           contact_name="张老师", contact_phone="0871-12345678", status="verified",
-                           reviewed_at=utcnow())
-        session.add(org)
-        await session.flush()
-        org_id = org.id
-    return await account("provider", org_id=org_id)
-
-
-async def centre_with_counsellor(client: Any, **over: Any) -> tuple[Actor, int]:
-    centre = await provider()
-    return centre, await add_counsellor(client, centre, **over)
+async def young(**profile: Any) -> Actor:
+    """A young person with a complete real-name profile."""
+    return (await bulk_youth(1, **profile))[0]
 
 
 async def add_counsellor(client: Any, centre: Actor, *, publish: bool = True, **over: Any) -> int:
-    r = await client.post(f"{CENTRE}/counsellors", json=counsellor_body(**over), headers=centre.headers)
-    assert r.status_code == 201, r.text
-    cid = r.json()["id"]
-    if publish:  # through the shared review workflow
-        r = await client.post(f"{API}/provider/postings/counsellor/{cid}/submit", headers=centre.headers)
-        assert r.status_code == 200, r.text
-        staff = await account("moderator")
-        r = await client.post(f"{API}/staff/reviews/counsellor/{cid}/approve", headers=staff.headers)
-        assert r.status_code == 200, r.text
-    return cid
+    """A counsellor profile of ``centre``, through review unless ``publish`` is false."""
+    make = published if publish else draft
+    return (await make(client, "counsellor", centre, **over))[1]["id"]
+
+
+async def centre_with_counsellor(client: Any, **over: Any) -> tuple[Actor, int]:
+    """A centre whose owner is also its one counsellor (the profile is linked to the owner's account),
+    as in a small practice: the owner is the booked counsellor of every booking."""
+    centre = await organisation("counselling_center")
+    return centre, await add_counsellor(client, centre, **{"user_id": centre.user_id, **over})
+
+
+@dataclass
+class Staffed:
+    owner: Actor
+    counsellor: Actor  # the account linked to the counsellor profile
+    duty: list[Actor]
+    editor: Actor  # a member who is neither
+    cid: int
+
+
+async def staffed_centre(client: Any, *, duty: int = 1, hours: list[str | None] | None = None) -> Staffed:
+    owner = await organisation("counselling_center")
+    members = [await account("provider", org_id=owner.org_id, org_role="editor") for _ in range(duty + 2)]
+    counsellor, editor, on_duty = members[0], members[1], members[2:]
+    cid = await add_counsellor(client, owner, user_id=counsellor.user_id)
+    r = await client.patch(f"{CENTRE}/centre", json={"duty_user_ids": [d.user_id for d in on_duty],
+                                                     "opening_hours": hours or ALWAYS_OPEN}, headers=owner.headers)
+    assert r.status_code == 200, r.text
+    return Staffed(owner, counsellor, on_duty, editor, cid)
 
 
 async def add_slot(client: Any, centre: Actor, counsellor_id: int, starts_at: datetime, minutes: int = 50) -> int:
@@ -112,8 +81,8 @@ def booking_body(slot_id: int, *, mode: str = "video", risk: bool = False, nickn
     return data
 
 
-async def book(client: Any, person: Actor, slot_id: int, **kw: Any) -> Any:
-    headers = dict(person.headers, **kw.pop("headers", {}))
+async def book(client: Any, who: Actor, slot_id: int, **kw: Any) -> Any:
+    headers = dict(who.headers, **kw.pop("headers", {}))
     return await client.post(f"{YOUTH}/bookings", json=booking_body(slot_id, **kw), headers=headers)
 
 
@@ -121,7 +90,7 @@ def centre_principal(centre: Actor) -> Principal:
     return Principal(centre.user_id, "provider", centre.org_id, "owner", "counselling_center", "verified")
 
 
-async def past_booking(centre: Actor, counsellor_id: int, person: Actor, *, hours_ago: int = 2) -> int:
+async def past_booking(centre: Actor, counsellor_id: int, who: Actor, *, hours_ago: int = 2) -> int:
     """A booking whose session has started: made through the services with the clock a day before it."""
     from app import clock
     from app.schemas.counselling import BookingIn, SlotIn
@@ -132,23 +101,33 @@ async def past_booking(centre: Actor, counsellor_id: int, person: Actor, *, hour
         async with session_scope() as session:
             slot = await counselling.create_slot(session, actor=centre_principal(centre),
                                                  counsellor_id=counsellor_id, data=SlotIn(starts_at=start))
-            booking = await counselling.book(session, actor=Principal(person.user_id, "youth"),
+            booking = await counselling.book(session, actor=Principal(who.user_id, "youth"),
                                              data=BookingIn(**booking_body(slot.id)))
     return booking.id
 
 
 async def slot_status(slot_id: int) -> str:
+    from app.services.counselling.common import slot_state
     from models.counselling import CounsellingSlot
 
     async with session_scope() as session:
-        return (await session.execute(select(CounsellingSlot.status).where(CounsellingSlot.id == slot_id))).scalar_one()
+        return (await session.execute(select(slot_state()).where(CounsellingSlot.id == slot_id))).scalar_one()
+
+
+async def inbox(client: Any, who: Actor, kind: str) -> list[dict[str, Any]]:
+    items = (await client.get(f"{API}/me/notifications", params={"limit": 100}, headers=who.headers)).json()["items"]
+    return [n for n in items if n["kind"] == kind]
+
+
+async def escalate() -> None:
+    await sweeper.sweep(["counselling.risk_escalation"])
 
 
 # --- profiles and slots -------------------------------------------------------------------------------
 
 
 async def test_counsellor_is_public_only_after_review_and_list_filters(client, factory):
-    centre = await provider()
+    centre = await organisation("counselling_center")
     draft = await add_counsellor(client, centre, publish=False)
     her = await add_counsellor(client, centre, specialties=["family"], modes=["phone"])
     him = await add_counsellor(client, centre, display_name="孙老师", gender="male",
@@ -205,12 +184,12 @@ async def test_weekly_pattern_makes_local_sessions_and_is_repeatable(client, fac
 async def test_other_centres_cannot_touch_counsellor_or_slots(client, factory):
     centre, cid = await centre_with_counsellor(client)
     slot = await add_slot(client, centre, cid, now() + timedelta(days=2))
-    other = await provider()
+    other = await organisation("counselling_center")
     r = await client.post(f"{CENTRE}/counsellors/{cid}/slots", json={"starts_at": (now() + timedelta(days=3)).isoformat()},
                           headers=other.headers)
     assert r.status_code == 404
     assert (await client.delete(f"{CENTRE}/slots/{slot}", headers=other.headers)).status_code == 404
-    events = await provider("event_organizer")
+    events = await organisation("event_organizer")
     assert (await client.post(f"{CENTRE}/counsellors", json=counsellor_body(),
                               headers=events.headers)).status_code == 403
 
@@ -222,13 +201,13 @@ async def test_free_slots_only_and_minimum_notice(client, factory):
     taken = await add_slot(client, centre, cid, now() + timedelta(hours=5))
     withdrawn = await add_slot(client, centre, cid, now() + timedelta(hours=7))
     assert (await client.delete(f"{CENTRE}/slots/{withdrawn}", headers=centre.headers)).json()["status"] == "withdrawn"
-    person = await youth(factory)
+    person = await young()
     assert (await book(client, person, taken)).status_code == 201
-    listed = [s["id"] for s in (await client.get(f"{YOUTH}/counsellors/{cid}/slots")).json()]
+    listed = [s["id"] for s in (await client.get(f"{YOUTH}/counsellors/{cid}/slots")).json()["items"]]
     assert listed == [later]
-    r = await book(client, await youth(factory), soon)
+    r = await book(client, await young(), soon)
     assert r.status_code == 409 and r.json()["code"] == "COUNSELLING_NOTICE_TOO_SHORT"
-    assert (await book(client, await youth(factory), withdrawn)).status_code == 404
+    assert (await book(client, await young(), withdrawn)).status_code == 404
     r = await client.delete(f"{CENTRE}/slots/{taken}", headers=centre.headers)
     assert r.status_code == 409 and r.json()["code"] == "COUNSELLING_SLOT_BOOKED"
 
@@ -255,10 +234,10 @@ async def test_extreme_times_are_refused_not_crashing(client):
 async def test_a_booked_slot_refuses_the_next_person(client, factory):
     centre, cid = await centre_with_counsellor(client)
     slot = await add_slot(client, centre, cid, now() + timedelta(days=1))
-    first = await book(client, await youth(factory), slot)
+    first = await book(client, await young(), slot)
     assert first.status_code == 201, first.text
     assert first.json()["status"] == "booked" and first.json()["crisis_resources"] is None
-    second = await book(client, await youth(factory), slot)
+    second = await book(client, await young(), slot)
     assert second.status_code == 409 and second.json()["code"] == "COUNSELLING_SLOT_TAKEN"
     assert await slot_status(slot) == "booked"
 
@@ -268,17 +247,17 @@ async def test_booking_needs_real_name_profile_and_offered_mode(client, factory)
     slot = await add_slot(client, centre, cid, now() + timedelta(days=1))
     r = await book(client, await factory.youth(), slot, mode="in_person")
     assert r.status_code == 403 and r.json()["code"] == "COUNSELLING_PROFILE_REQUIRED"
-    r = await book(client, await youth(factory), slot, mode="phone")
+    r = await book(client, await young(), slot, mode="phone")
     assert r.status_code == 422 and r.json()["code"] == "COUNSELLING_MODE_NOT_OFFERED"
     assert await slot_status(slot) == "free"  # refusals leave nothing behind
 
 
 async def test_overlap_and_third_upcoming_booking_are_refused(client, factory):
-    centre = await provider()
+    centre = await organisation("counselling_center")
     a = await add_counsellor(client, centre)
     b = await add_counsellor(client, centre, display_name="钱老师")
     t = now() + timedelta(days=2)
-    person = await youth(factory)
+    person = await young()
     assert (await book(client, person, await add_slot(client, centre, a, t))).status_code == 201
     r = await book(client, person, await add_slot(client, centre, b, t + timedelta(minutes=30)))
     assert r.status_code == 409 and r.json()["code"] == "COUNSELLING_OVERLAP"
@@ -292,7 +271,7 @@ async def test_overlap_and_third_upcoming_booking_are_refused(client, factory):
 async def test_idempotency_key_replays_the_same_booking(client, factory):
     centre, cid = await centre_with_counsellor(client)
     slot = await add_slot(client, centre, cid, now() + timedelta(days=1))
-    person = await youth(factory)
+    person = await young()
     key = {"Idempotency-Key": uuid.uuid4().hex}
     first = await book(client, person, slot, headers=key)
     again = await book(client, person, slot, headers=key)
@@ -306,7 +285,7 @@ async def test_cancel_frees_the_slot_and_late_cancel_is_marked(client, factory):
     centre, cid = await centre_with_counsellor(client)
     early = await add_slot(client, centre, cid, now() + timedelta(days=2))
     close = await add_slot(client, centre, cid, now() + timedelta(hours=5))
-    person = await youth(factory)
+    person = await young()
     b1 = (await book(client, person, early)).json()["id"]
     b2 = (await book(client, person, close)).json()["id"]
     r = await client.delete(f"{YOUTH}/bookings/{b1}", headers=person.headers)
@@ -314,8 +293,8 @@ async def test_cancel_frees_the_slot_and_late_cancel_is_marked(client, factory):
     r = await client.delete(f"{YOUTH}/bookings/{b2}", headers=person.headers)
     assert r.json()["late_change"] is True
     assert await slot_status(early) == "free"
-    assert (await book(client, await youth(factory), early)).status_code == 201
-    stranger = await youth(factory)
+    assert (await book(client, await young(), early)).status_code == 201
+    stranger = await young()
     assert (await client.delete(f"{YOUTH}/bookings/{b1}", headers=stranger.headers)).status_code == 404
 
 
@@ -324,9 +303,9 @@ async def test_reschedule_moves_the_booking_or_leaves_it_untouched(client, facto
     old = await add_slot(client, centre, cid, now() + timedelta(days=2))
     new = await add_slot(client, centre, cid, now() + timedelta(days=3))
     taken = await add_slot(client, centre, cid, now() + timedelta(days=4))
-    person = await youth(factory)
+    person = await young()
     booking = (await book(client, person, old)).json()["id"]
-    assert (await book(client, await youth(factory), taken)).status_code == 201
+    assert (await book(client, await young(), taken)).status_code == 201
 
     r = await client.post(f"{YOUTH}/bookings/{booking}/reschedule", json={"slot_id": taken}, headers=person.headers)
     assert r.status_code == 409 and r.json()["code"] == "COUNSELLING_SLOT_TAKEN"
@@ -350,34 +329,201 @@ async def test_reschedule_moves_the_booking_or_leaves_it_untouched(client, facto
 # --- risk, privacy, nickname ----------------------------------------------------------------------------
 
 
-async def test_risk_answer_returns_crisis_resources_and_alerts_the_centre(client, factory):
-    centre, cid = await centre_with_counsellor(client)
-    slot = await add_slot(client, centre, cid, now() + timedelta(days=1))
-    r = await book(client, await youth(factory), slot, risk=True)
+async def test_a_risk_answer_alerts_the_first_on_duty_and_the_counsellor_and_tells_the_person_only_outreach(
+        client, travel):
+    c = await staffed_centre(client, duty=2)
+    t0 = travel(now())
+    slot = await add_slot(client, c.owner, c.cid, t0 + timedelta(days=1))
+    who = await young()
+    r = await book(client, who, slot, risk=True)
     assert r.status_code == 201, r.text
-    phones = [c["phone"] for c in r.json()["crisis_resources"]]
-    assert phones == ["12356", "110", "120"]
-    inbox = (await client.get(f"{API}/me/notifications", headers=centre.headers)).json()["items"]
-    alert = next(n for n in inbox if n["kind"] == "counselling.risk_flagged")
-    assert alert["data"] == {"booking_id": r.json()["id"]} and "考试" not in alert["body"]
-    local_day = (now() + timedelta(days=1)).astimezone(SHANGHAI).date().isoformat()
-    listed = (await client.get(f"{CENTRE}/bookings", params={"from_date": local_day, "flagged": True},
-                               headers=centre.headers)).json()["items"]
-    assert [(b["id"], b["risk_flag"]) for b in listed] == [(r.json()["id"], True)]
-    assert "intake" not in listed[0]
+    booking = r.json()
+    assert [x["phone"] for x in booking["crisis_resources"]] == ["12356", "110", "120"]
+    assert "主动联系您" in booking["outreach"]
+    # The first on the duty list and the booked counsellor are told at once; nobody else.
+    for told in (c.duty[0], c.counsellor):
+        (alert,) = await inbox(client, told, "counselling.risk_flagged")
+        assert alert["data"]["booking_id"] == booking["id"] and "考试" not in alert["body"]
+    for not_told in (c.duty[1], c.editor, c.owner):
+        assert await inbox(client, not_told, "counselling.risk_flagged") == []
+    day = (t0 + timedelta(days=1)).astimezone(SHANGHAI).date().isoformat()
+    listed = (await client.get(f"{CENTRE}/bookings", params={"from_date": day, "flagged": True},
+                               headers=c.editor.headers)).json()["items"]
+    assert [(b["id"], b["risk_flag"]) for b in listed] == [(booking["id"], True)] and "intake" not in listed[0]
+
+    # Whatever the centre does about it, the person's own views stay exactly as they were.
+    def views() -> Any:
+        return asyncio.gather(client.get(f"{YOUTH}/bookings/{booking['id']}", headers=who.headers),
+                              client.get(f"{YOUTH}/bookings", headers=who.headers))
+
+    before = [x.json() for x in await views()]
+    travel(t0 + timedelta(hours=2))
+    await escalate()
+    r = await client.post(f"{CENTRE}/bookings/{booking['id']}/risk-followups",
+                          json={"action": "called_back", "note": "已电话联系，来访者情绪稳定，约定提前见面。"},
+                          headers=c.duty[1].headers)
+    assert r.status_code == 201, r.text
+    after = [x.json() for x in await views()]
+    assert after == before
+    shown = str(after)
+    assert all(word not in shown for word in ("escalat", "acknowledg", "due", "duty", "followup", "已电话联系"))
+
+
+async def test_a_flag_raised_after_hours_is_due_the_set_time_into_the_next_opening(client, travel):
+    c = await staffed_centre(client, hours=["09:00-18:00"] * 5 + [None, None])
+    today = datetime.now(SHANGHAI).date()
+    friday = today + timedelta(days=(4 - today.weekday()) % 7 + 7)
+    travel(datetime.combine(friday, time(17, 30), SHANGHAI))  # half an hour before closing
+    slot = await add_slot(client, c.owner, c.cid, datetime.combine(friday + timedelta(days=4), time(10), SHANGHAI))
+    booking = (await book(client, await young(), slot, risk=True)).json()["id"]
+    r = await client.get(f"{CENTRE}/bookings/{booking}", headers=c.duty[0].headers)
+    assert r.status_code == 200, r.text
+    # 30 minutes counted on Friday, the other 30 from Monday's opening.
+    monday = friday + timedelta(days=3)
+    assert datetime.fromisoformat(r.json()["risk"]["due_at"]) == datetime.combine(monday, time(9, 30), SHANGHAI)
+    assert r.json()["risk"]["overdue"] is False
+
+
+async def test_an_unacknowledged_flag_escalates_to_the_whole_duty_list_once_and_staff_see_counts(client, travel):
+    from models.counselling import CounsellingBooking
+
+    c = await staffed_centre(client, duty=2)
+    staff = await account("moderator")
+    t0 = travel(now())
+    slot = await add_slot(client, c.owner, c.cid, t0 + timedelta(days=1))
+    booking = (await book(client, await young(), slot, risk=True)).json()["id"]
+
+    async def counts() -> tuple[int, int]:
+        s = (await client.get(f"{API}/staff/counselling/stats", params={"org_id": c.owner.org_id},
+                              headers=staff.headers)).json()
+        return s["risk_awaiting"], s["risk_overdue"]
+
+    async def escalated_at() -> Any:
+        async with session_scope() as session:
+            return (await session.execute(select(CounsellingBooking.risk_escalated_at)
+                                          .where(CounsellingBooking.id == booking))).scalar_one()
+
+    travel(t0 + timedelta(minutes=59))
+    await escalate()
+    assert await counts() == (1, 0)
+    for d in c.duty:
+        assert await inbox(client, d, "counselling.risk_escalated") == []
+
+    travel(t0 + timedelta(minutes=61))
+    # Due but not yet swept: the reads compute it, and write nothing.
+    assert await counts() == (0, 1)
+    queue = (await client.get(f"{CENTRE}/risk-queue", headers=c.duty[1].headers)).json()["items"]
+    assert [(q["booking_id"], q["overdue"], q["escalated_at"]) for q in queue] == [(booking, True, None)]
+    assert await escalated_at() is None
+
+    await escalate()
+    await escalate()  # a second sweep finds nothing more to do
+    for d in c.duty:
+        (note,) = await inbox(client, d, "counselling.risk_escalated")
+        assert note["data"]["booking_id"] == booking
+    assert await inbox(client, c.editor, "counselling.risk_escalated") == []
+    assert await escalated_at() is not None
+    assert (await client.get(f"{CENTRE}/risk-queue", headers=c.editor.headers)).json()["items"] == []
+    mine = (await client.get(f"{CENTRE}/risk-queue", headers=c.counsellor.headers)).json()["items"]
+    assert [q["booking_id"] for q in mine] == [booking]
+
+    r = await client.post(f"{CENTRE}/bookings/{booking}/risk-followups",
+                          json={"action": "referred", "note": "已转介至市精神卫生中心，并电话确认。"}, headers=c.duty[1].headers)
+    assert r.status_code == 201, r.text
+    assert r.json()["acknowledged_by"] == c.duty[1].user_id and r.json()["escalated_at"] is not None
+    assert await counts() == (0, 0)
+    assert (await client.get(f"{CENTRE}/risk-queue", headers=c.duty[0].headers)).json()["items"] == []
+
+
+async def test_an_acknowledged_flag_never_escalates(client, travel):
+    c = await staffed_centre(client)
+    t0 = travel(now())
+    booking = (await book(client, await young(), await add_slot(client, c.owner, c.cid, t0 + timedelta(days=1)),
+                          risk=True)).json()["id"]
+    r = await client.post(f"{CENTRE}/bookings/{booking}/risk-followups",
+                          json={"action": "moved_earlier", "note": "已与来访者商定改到今天下午。"}, headers=c.counsellor.headers)
+    assert r.status_code == 201 and r.json()["acknowledged_by"] == c.counsellor.user_id
+    travel(t0 + timedelta(hours=5))
+    await escalate()
+    assert await inbox(client, c.duty[0], "counselling.risk_escalated") == []
+    unflagged = (await book(client, await young(), await add_slot(client, c.owner, c.cid, t0 + timedelta(days=2))
+                            )).json()["id"]
+    r = await client.post(f"{CENTRE}/bookings/{unflagged}/risk-followups",
+                          json={"action": "other", "note": "无需处理"}, headers=c.duty[0].headers)
+    assert r.status_code == 409 and r.json()["code"] == "COUNSELLING_NOT_FLAGGED"
+
+
+async def test_only_the_booked_counsellor_and_the_duty_list_read_intake_and_follow_ups_each_read_audited(client):
+    c = await staffed_centre(client)
+    secret = f"想和家人谈谈-{uuid.uuid4().hex[:6]}"
+    slot = await add_slot(client, c.owner, c.cid, now() + timedelta(days=1))
+    booking = (await book(client, await young(), slot, risk=True, description=secret)).json()["id"]
+    note = f"已回访-{uuid.uuid4().hex[:6]}"
+    r = await client.post(f"{CENTRE}/bookings/{booking}/risk-followups", json={"action": "called_back", "note": note},
+                          headers=c.duty[0].headers)
+    assert r.status_code == 201, r.text
+    for reader in (c.counsellor, c.duty[0]):
+        r = await client.get(f"{CENTRE}/bookings/{booking}", headers=reader.headers)
+        assert r.status_code == 200, r.text
+        assert r.json()["intake"]["description"] == secret
+        assert [f["note"] for f in r.json()["risk"]["followups"]] == [note]
+    # The owner (not on the duty list) and an editor who is not the counsellor: members, but not the care team.
+    for member in (c.owner, c.editor):
+        r = await client.get(f"{CENTRE}/bookings/{booking}", headers=member.headers)
+        assert r.status_code == 403 and r.json()["code"] == "COUNSELLING_CARE_TEAM_ONLY"
+        assert secret not in r.text and note not in r.text
+        r = await client.post(f"{CENTRE}/bookings/{booking}/risk-followups",
+                              json={"action": "other", "note": "试图记录"}, headers=member.headers)
+        assert r.status_code == 403
+    other = await organisation("counselling_center")
+    assert (await client.get(f"{CENTRE}/bookings/{booking}", headers=other.headers)).status_code == 404
+    staff = await account("moderator")
+    log = await client.get(f"{API}/staff/audit-log", params={"target_kind": "counselling_booking",
+                                                              "target_id": booking}, headers=staff.headers)
+    reads = [e for e in log.json()["items"] if e["action"] == "counselling.intake_read"]
+    assert sorted(e["actor_id"] for e in reads) == sorted([c.counsellor.user_id, c.duty[0].user_id])
+    assert secret not in log.text and note not in log.text
+
+
+async def test_the_owner_sets_opening_hours_and_the_duty_list_of_members(client):
+    c = await staffed_centre(client)
+    got = (await client.get(f"{CENTRE}/centre", headers=c.editor.headers)).json()
+    assert got["opening_hours"] == ALWAYS_OPEN and got["default_hours"] is False and got["risk_ack_hours"] == 1
+    assert [d["user_id"] for d in got["duty"]] == [c.duty[0].user_id]
+    r = await client.patch(f"{CENTRE}/centre", json={"duty_user_ids": [c.editor.user_id]}, headers=c.editor.headers)
+    assert r.status_code == 403 and r.json()["code"] == "NOT_ORG_OWNER"
+    stranger = await account("provider", org_id=(await organisation("counselling_center")).org_id, org_role="editor")
+    r = await client.patch(f"{CENTRE}/centre", json={"duty_user_ids": [c.editor.user_id, stranger.user_id]},
+                           headers=c.owner.headers)
+    assert r.status_code == 422 and r.json()["code"] == "COUNSELLING_DUTY_NOT_MEMBER"
+    for hours in (["25:00-26:00"] + [None] * 6, [None] * 7, ["18:00-09:00"] * 7, ["09:00-18:00"] * 6):
+        r = await client.patch(f"{CENTRE}/centre", json={"opening_hours": hours}, headers=c.owner.headers)
+        assert r.status_code == 422, hours
+    r = await client.patch(f"{CENTRE}/centre", json={"duty_user_ids": [c.editor.user_id, c.owner.user_id]},
+                           headers=c.owner.headers)
+    assert r.status_code == 200
+    assert [d["user_id"] for d in r.json()["duty"]] == [c.editor.user_id, c.owner.user_id]
+    # Now on the list, the owner reads intakes; the former duty member no longer does.
+    booking = (await book(client, await young(), await add_slot(client, c.owner, c.cid, now() + timedelta(days=1))
+                          )).json()["id"]
+    assert (await client.get(f"{CENTRE}/bookings/{booking}", headers=c.owner.headers)).status_code == 200
+    assert (await client.get(f"{CENTRE}/bookings/{booking}", headers=c.duty[0].headers)).status_code == 403
+    fresh = await organisation("counselling_center")
+    got = (await client.get(f"{CENTRE}/centre", headers=fresh.headers)).json()
+    assert got["default_hours"] is True and got["opening_hours"][:5] == ["09:00-18:00"] * 5 and got["duty"] == []
 
 
 async def test_intake_and_notes_are_404_to_staff_other_orgs_and_strangers(client, factory):
     centre, cid = await centre_with_counsellor(client)
-    person = await youth(factory)
+    person = await young()
     booking = await past_booking(centre, cid, person)
     r = await client.put(f"{CENTRE}/bookings/{booking}/notes", json={"body": "来访者情绪平稳，约定两周后复诊。"},
                          headers=centre.headers)
     assert r.status_code == 200, r.text
     staff = await account("moderator")
     admin = await account("admin")
-    other_centre = await provider()
-    stranger = await youth(factory)
+    other_centre = await organisation("counselling_center")
+    stranger = await young()
     for who in (staff, admin, other_centre, stranger):
         for path in (f"{CENTRE}/bookings/{booking}", f"{CENTRE}/bookings/{booking}/notes"):
             got = await client.get(path, headers=who.headers)
@@ -394,7 +540,7 @@ async def test_every_intake_read_is_audited_without_its_content(client, factory)
     centre, cid = await centre_with_counsellor(client)
     slot = await add_slot(client, centre, cid, now() + timedelta(days=1))
     secret = f"想和家人谈谈-{uuid.uuid4().hex[:6]}"
-    booking = (await book(client, await youth(factory), slot, description=secret)).json()["id"]
+    booking = (await book(client, await young(), slot, description=secret)).json()["id"]
     for _ in range(2):
         r = await client.get(f"{CENTRE}/bookings/{booking}", headers=centre.headers)
         assert r.status_code == 200 and r.json()["intake"]["description"] == secret
@@ -408,7 +554,7 @@ async def test_every_intake_read_is_audited_without_its_content(client, factory)
 
 async def test_intake_and_notes_are_encrypted_in_the_database(client, factory):
     centre, cid = await centre_with_counsellor(client)
-    person = await youth(factory)
+    person = await young()
     booking = await past_booking(centre, cid, person)
     note = f"记录-{uuid.uuid4().hex[:8]}"
     await client.put(f"{CENTRE}/bookings/{booking}/notes", json={"body": note}, headers=centre.headers)
@@ -424,8 +570,8 @@ async def test_intake_and_notes_are_encrypted_in_the_database(client, factory):
 async def test_nickname_booking_hides_the_real_name_from_the_centre(client, factory):
     centre, cid = await centre_with_counsellor(client)
     t = now() + timedelta(days=1)
-    hidden = await youth(factory, real_name="隐名者", age=22)
-    named = await youth(factory, real_name="显名者", age=27)
+    hidden = await young(real_name="隐名者", age=22)
+    named = await young(real_name="显名者", age=27)
     b1 = (await book(client, hidden, await add_slot(client, centre, cid, t), nickname="小树")).json()
     b2 = (await book(client, named, await add_slot(client, centre, cid, t + timedelta(hours=1)))).json()
     day = t.astimezone(SHANGHAI).date()
@@ -444,42 +590,58 @@ async def test_nickname_booking_hides_the_real_name_from_the_centre(client, fact
 # --- the counsellor's side ----------------------------------------------------------------------------------
 
 
-async def test_only_the_linked_counsellor_writes_and_reads_notes(client, factory):
-    centre = await provider()
-    counsellor_user = await account("provider", org_id=centre.org_id, org_role="editor")
-    cid = await add_counsellor(client, centre, user_id=counsellor_user.user_id)
-    person = await youth(factory)
-    booking = await past_booking(centre, cid, person)
+async def test_notes_are_written_by_the_booked_counsellor_and_read_by_nobody_else(client):
+    from models.counselling import CounsellingNote
 
-    r = await client.put(f"{CENTRE}/bookings/{booking}/notes", json={"body": "首次访谈"}, headers=centre.headers)
-    assert r.status_code == 403 and r.json()["code"] == "COUNSELLING_NOTE_NOT_ALLOWED"
-    r = await client.put(f"{CENTRE}/bookings/{booking}/notes", json={"body": "首次访谈，建立关系。"},
-                         headers=counsellor_user.headers)
+    c = await staffed_centre(client)
+    booking = await past_booking(c.owner, c.cid, await young())
+    note = f"首次访谈，建立关系；睡眠改善-{uuid.uuid4().hex[:6]}"
+    for not_counsellor in (c.owner, c.duty[0], c.editor):
+        r = await client.put(f"{CENTRE}/bookings/{booking}/notes", json={"body": "想写一条"},
+                             headers=not_counsellor.headers)
+        assert r.status_code == 403 and r.json()["code"] == "COUNSELLING_NOTE_NOT_ALLOWED"
+    r = await client.put(f"{CENTRE}/bookings/{booking}/notes", json={"body": "草稿"}, headers=c.counsellor.headers)
     assert r.status_code == 200
-    r = await client.put(f"{CENTRE}/bookings/{booking}/notes", json={"body": "首次访谈，补充：睡眠改善。"},
-                         headers=counsellor_user.headers)
-    assert r.json()["body"] == "首次访谈，补充：睡眠改善。"
-    assert (await client.get(f"{CENTRE}/bookings/{booking}/notes", headers=counsellor_user.headers)).status_code == 200
-    assert (await client.get(f"{CENTRE}/bookings/{booking}/notes", headers=centre.headers)).status_code == 404
+    r = await client.put(f"{CENTRE}/bookings/{booking}/notes", json={"body": note}, headers=c.counsellor.headers)
+    assert r.status_code == 200 and r.json()["body"] == note
+    r = await client.get(f"{CENTRE}/bookings/{booking}/notes", headers=c.counsellor.headers)
+    assert r.status_code == 200 and r.json()["body"] == note
+    # The note exists, and still nobody else of the centre (duty and owner included) gets to it.
+    async with session_scope() as session:
+        stored = (await session.execute(select(CounsellingNote).where(CounsellingNote.booking_id == booking))
+                  ).scalars().all()
+    assert [(n.author_id, n.body) for n in stored] == [(c.counsellor.user_id, note)]
+    for other in (c.owner, c.duty[0], c.editor):
+        r = await client.get(f"{CENTRE}/bookings/{booking}/notes", headers=other.headers)
+        assert r.status_code == 404 and note not in r.text
+        detail = await client.get(f"{CENTRE}/bookings/{booking}", headers=other.headers)
+        assert note not in detail.text
     day = (now() - timedelta(hours=2)).astimezone(SHANGHAI).date().isoformat()
     mine = await client.get(f"{CENTRE}/bookings", params={"from_date": day, "mine": True},
-                            headers=counsellor_user.headers)
+                            headers=c.counsellor.headers)
     assert [b["id"] for b in mine.json()["items"]] == [booking]
 
 
-async def test_attendance_only_once_the_session_has_started(client, factory):
-    centre, cid = await centre_with_counsellor(client)
-    future = (await book(client, await youth(factory),
-                         await add_slot(client, centre, cid, now() + timedelta(days=1)))).json()["id"]
+async def test_the_care_team_marks_attendance_once_the_session_has_started(client):
+    c = await staffed_centre(client)
+    future = (await book(client, await young(),
+                         await add_slot(client, c.owner, c.cid, now() + timedelta(days=1)))).json()["id"]
     r = await client.post(f"{CENTRE}/bookings/{future}/attendance", json={"status": "attended"},
-                          headers=centre.headers)
+                          headers=c.counsellor.headers)
     assert r.status_code == 409 and r.json()["code"] == "COUNSELLING_SESSION_NOT_STARTED"
-    r = await client.put(f"{CENTRE}/bookings/{future}/notes", json={"body": "x"}, headers=centre.headers)
+    r = await client.put(f"{CENTRE}/bookings/{future}/notes", json={"body": "x"}, headers=c.counsellor.headers)
     assert r.status_code == 409
-    past = await past_booking(centre, cid, await youth(factory))
-    r = await client.post(f"{CENTRE}/bookings/{past}/attendance", json={"status": "no_show"}, headers=centre.headers)
-    assert r.status_code == 200 and r.json()["status"] == "no_show"
-    other = await provider()
+    past = await past_booking(c.owner, c.cid, await young())
+    r = await client.post(f"{CENTRE}/bookings/{past}/attendance", json={"status": "attended"},
+                          headers=c.editor.headers)
+    assert r.status_code == 403 and r.json()["code"] == "COUNSELLING_CARE_TEAM_ONLY"
+    r = await client.post(f"{CENTRE}/bookings/{past}/attendance", json={"status": "attended"},
+                          headers=c.counsellor.headers)
+    assert r.status_code == 200 and r.json()["status"] == "attended"
+    r = await client.post(f"{CENTRE}/bookings/{past}/attendance", json={"status": "no_show"},
+                          headers=c.duty[0].headers)
+    assert r.status_code == 200 and r.json()["status"] == "no_show" and r.json()["strike"]["kind"] == "no_show"
+    other = await organisation("counselling_center")
     r = await client.post(f"{CENTRE}/bookings/{past}/attendance", json={"status": "attended"}, headers=other.headers)
     assert r.status_code == 404
 
@@ -487,15 +649,14 @@ async def test_attendance_only_once_the_session_has_started(client, factory):
 async def test_centre_cancel_notifies_the_person_and_withdraws_the_slot(client, factory):
     centre, cid = await centre_with_counsellor(client)
     slot = await add_slot(client, centre, cid, now() + timedelta(days=1))
-    person = await youth(factory)
+    person = await young()
     booking = (await book(client, person, slot)).json()["id"]
     r = await client.post(f"{CENTRE}/bookings/{booking}/cancel", json={}, headers=centre.headers)
     assert r.status_code == 422
     r = await client.post(f"{CENTRE}/bookings/{booking}/cancel", json={"reason": "咨询师临时外出培训"},
                           headers=centre.headers)
     assert r.status_code == 200 and r.json()["status"] == "cancelled_by_centre"
-    inbox = (await client.get(f"{API}/me/notifications", headers=person.headers)).json()["items"]
-    note = next(n for n in inbox if n["kind"] == "counselling.cancelled_by_centre")
+    (note,) = await inbox(client, person, "counselling.cancelled_by_centre")
     assert "咨询师临时外出培训" in note["body"]
     assert await slot_status(slot) == "withdrawn"
     mine = (await client.get(f"{YOUTH}/bookings/{booking}", headers=person.headers)).json()
@@ -505,7 +666,7 @@ async def test_centre_cancel_notifies_the_person_and_withdraws_the_slot(client, 
 async def test_staff_stats_are_counts_only(client, factory):
     centre, cid = await centre_with_counsellor(client)
     secret = f"秘密{uuid.uuid4().hex[:6]}"
-    await book(client, await youth(factory), await add_slot(client, centre, cid, now() + timedelta(days=1)),
+    await book(client, await young(), await add_slot(client, centre, cid, now() + timedelta(days=1)),
                risk=True, nickname="匿名", description=secret)
     await add_slot(client, centre, cid, now() + timedelta(days=2))
     staff = await account("moderator")
@@ -514,29 +675,81 @@ async def test_staff_stats_are_counts_only(client, factory):
     s = r.json()
     assert s["counsellors_published"] == 1 and s["slots"]["free"] == 1 and s["slots"]["booked"] == 1
     assert s["bookings"]["booked"] == 1 and s["risk_flagged"] == 1 and s["nickname_bookings"] == 1
+    assert (s["risk_awaiting"], s["risk_overdue"]) == (1, 0)
     assert secret not in r.text and "匿名" not in r.text
     assert (await client.get(f"{API}/staff/counselling/stats", headers=centre.headers)).status_code == 403
 
 
+# --- late cancellations and no-shows (the shared restriction policy) ---------------------------------------
+
+
+async def test_two_late_cancellations_pause_self_booking_with_reason_until_crisis_lines_and_the_centre(
+        client, travel):
+    centre, cid = await centre_with_counsellor(client)
+    editor = await account("provider", org_id=centre.org_id, org_role="editor")
+    who = await young()
+    t0 = travel(now())
+    late = [await add_slot(client, centre, cid, t0 + timedelta(hours=h)) for h in (5, 7)]
+    booked = [(await book(client, who, s)).json()["id"] for s in late]
+    for b in booked:
+        r = await client.delete(f"{YOUTH}/bookings/{b}", headers=who.headers)
+        assert r.status_code == 200 and r.json()["late_change"] is True
+    r = await client.get(f"{API}/me/counselling-restriction", headers=who.headers)
+    shown = r.json()
+    assert shown["restricted"] is True and "2次" in shown["reason"] and shown["crisis_resources"]
+    until = datetime.fromisoformat(shown["until"])
+    assert until == t0 + timedelta(days=30)
+    (told,) = await inbox(client, who, "restriction.applied")
+    assert "心理咨询" in told["title"]
+
+    later = await add_slot(client, centre, cid, t0 + timedelta(days=2))
+    for risk in (False, True):
+        r = await book(client, who, later, risk=risk)
+        assert r.status_code == 403 and r.json()["code"] == "COUNSELLING_BOOKING_RESTRICTED", r.text
+        message = r.json()["message"]
+        assert shown["reason"] in message and until.astimezone(SHANGHAI).strftime("%m月%d日 %H:%M") in message
+        assert "12356" in message and "0871-12345678" in message
+    assert await slot_status(later) == "free"
+
+    # The centre's duty or owner may waive one, with a reason the person is told; the restriction lifts.
+    r = await client.post(f"{CENTRE}/bookings/{booked[0]}/waive-strike", json={"reason": "来访者当天住院"},
+                          headers=editor.headers)
+    assert r.status_code == 403 and r.json()["code"] == "COUNSELLING_DUTY_OR_OWNER_ONLY"
+    r = await client.post(f"{CENTRE}/bookings/{booked[0]}/waive-strike", json={"reason": "来访者当天住院"},
+                          headers=centre.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["strike"] == {"kind": "late_cancel", "waived": True, "waive_reason": "来访者当天住院"}
+    (waived,) = await inbox(client, who, "counselling.strike_waived")
+    assert "来访者当天住院" in waived["body"]
+    assert (await client.get(f"{API}/me/counselling-restriction", headers=who.headers)).json()["restricted"] is False
+    assert (await book(client, who, later)).status_code == 201
+    again = await client.post(f"{CENTRE}/bookings/{booked[0]}/waive-strike", json={"reason": "重复提交"},
+                              headers=centre.headers)
+    assert again.status_code == 200 and again.json()["strike"]["waive_reason"] == "来访者当天住院"
+    assert len(await inbox(client, who, "counselling.strike_waived")) == 1
+
+
+async def test_no_shows_count_and_correcting_one_to_attended_waives_it(client):
+    centre, cid = await centre_with_counsellor(client)
+    who = await young()
+    held = [await past_booking(centre, cid, who, hours_ago=h) for h in (3, 5)]
+    for b in held:
+        r = await client.post(f"{CENTRE}/bookings/{b}/attendance", json={"status": "no_show"}, headers=centre.headers)
+        assert r.status_code == 200, r.text
+    assert (await client.get(f"{API}/me/counselling-restriction", headers=who.headers)).json()["restricted"] is True
+    r = await client.post(f"{CENTRE}/bookings/{held[1]}/attendance", json={"status": "attended"},
+                          headers=centre.headers)
+    assert r.status_code == 200 and r.json()["strike"]["waived"] is True
+    assert (await client.get(f"{API}/me/counselling-restriction", headers=who.headers)).json()["restricted"] is False
+    on_time = await add_slot(client, centre, cid, now() + timedelta(days=2))
+    r = await client.post(f"{CENTRE}/bookings/{held[1]}/waive-strike", json={"reason": "已更正"}, headers=centre.headers)
+    assert r.status_code == 200
+    fine = (await book(client, who, on_time)).json()["id"]
+    r = await client.post(f"{CENTRE}/bookings/{fine}/waive-strike", json={"reason": "没有记录"}, headers=centre.headers)
+    assert r.status_code == 409 and r.json()["code"] == "COUNSELLING_NOTHING_TO_WAIVE"
+
+
 # --- concurrency (PostgreSQL) ----------------------------------------------------------------------------
-
-
-async def bulk_youth(n: int) -> list[Actor]:
-    """Many complete real-name profiles straight in the database (a rush needs many people)."""
-    from app.security import create_access_token
-    from models.accounts import User
-
-    async with session_scope() as session:
-        users = [User(role="youth", nickname=f"c{i}", real_name="测试青年", id_number_hash=uuid.uuid4().hex,
-                      birth_date=adult_birth(23), gender="female") for i in range(n)]
-        session.add_all(users)
-        await session.flush()
-        ids = [u.id for u in users]
-    out = []
-    for uid in ids:
-        token = create_access_token(user_id=uid, role="youth")[0]
-        out.append(Actor(uid, "youth", {"Authorization": f"Bearer {token}"}, token))
-    return out
 
 
 async def holding(slot_ids: list[int]) -> dict[int, int]:
@@ -564,7 +777,7 @@ async def test_many_people_racing_for_few_slots_get_one_booking_each_slot(client
 
 @pytest.mark.postgres
 async def test_one_person_in_parallel_cannot_pass_the_limits(client, factory):
-    centre = await provider()
+    centre = await organisation("counselling_center")
     a = await add_counsellor(client, centre)
     b = await add_counsellor(client, centre, display_name="吴老师")
     t = now() + timedelta(days=3)
@@ -599,3 +812,24 @@ async def test_reschedule_racing_a_booking_never_leaves_both_or_neither(client, 
             assert held.get(old) is None and await slot_status(old) == "free"
         else:
             assert held.get(old) == 1 and await slot_status(old) == "booked"
+
+
+@pytest.mark.postgres
+async def test_two_sweepers_at_once_escalate_each_flag_once(client, travel):
+    from app import clock
+    from app.services.counselling import risk
+
+    c = await staffed_centre(client, duty=2)
+    t0 = travel(now())
+    flagged = [(await book(client, await young(), await add_slot(client, c.owner, c.cid, t0 + timedelta(days=1, hours=i)),
+                           risk=True)).json()["id"] for i in range(6)]
+    travel(t0 + timedelta(hours=2))
+
+    async def sweep_once() -> int:
+        async with session_scope() as session:
+            return await risk.escalate(session, clock.now())
+
+    await asyncio.gather(sweep_once(), sweep_once(), sweep_once())
+    for d in c.duty:
+        got = sorted(n["data"]["booking_id"] for n in await inbox(client, d, "counselling.risk_escalated"))
+        assert got == sorted(flagged)

@@ -43,6 +43,14 @@ def PAST(w: World) -> dict[str, Any]:
     return {"booking_id": w.ids["past_booking_id"]}
 
 
+def FLAGGED(w: World) -> dict[str, Any]:
+    return {"booking_id": w.ids["risk_booking_id"]}
+
+
+def STRUCK(w: World) -> dict[str, Any]:
+    return {"booking_id": w.ids["struck_booking_id"]}
+
+
 # (method, path): (service whose organisations are owner/other_org, expectations, body builder or None
 #                  [, path parameters overriding the world's])
 MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
@@ -186,6 +194,15 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("PUT", "/api/v1/provider/counselling/bookings/{booking_id}/notes"): (
         "counselling", ORG_ONLY, lambda w: {"body": "初次咨询，建立关系"}, PAST),
     ("GET", "/api/v1/provider/counselling/bookings/{booking_id}/notes"): ("counselling", ORG_ONLY, None, PAST),
+    ("POST", "/api/v1/provider/counselling/bookings/{booking_id}/risk-followups"): (
+        "counselling", ORG_ONLY, lambda w: {"action": "called_back", "note": "已电话联系来访者"}, FLAGGED),
+    ("POST", "/api/v1/provider/counselling/bookings/{booking_id}/waive-strike"): (
+        "counselling", ORG_ONLY, lambda w: {"reason": "来访者当天生病住院"}, STRUCK),
+    ("GET", "/api/v1/provider/counselling/centre"): ("counselling", PROVIDER, None),
+    ("PATCH", "/api/v1/provider/counselling/centre"): (
+        "counselling", PROVIDER, lambda w: {"opening_hours": ["09:00-18:00"] * 6 + [None]}),
+    ("GET", "/api/v1/provider/counselling/risk-queue"): ("counselling", PROVIDER, None),
+    ("GET", "/api/v1/me/counselling-restriction"): ("counselling", YOUTH, None),
     ("GET", "/api/v1/staff/counselling/stats"): ("counselling", STAFF, None),
 }
 

@@ -84,14 +84,16 @@ async def build(client: Any) -> World:
     await _ok(await client.post(f"{API}/events/{ev['id']}/registrations", headers=youth.headers), 201)
     w.ids["event_id"] = ev["id"]
 
-    # counselling: a published counsellor with free slots; the young person booked one
+    # counselling: a published counsellor with free slots (the owner's account is the counsellor, so the
+    # owner is the booked counsellor); the young person booked one, the other young person booked one
+    # with a risk answer and missed an earlier session (a no-show)
     c = w.owners["counselling"]
     counsellor = {"display_name": "周老师", "gender": "female", "qualifications": ["国家二级心理咨询师"],
-                  "specialties": ["emotions"], "modes": ["video"], "languages": ["普通话"]}
+                  "specialties": ["emotions"], "modes": ["video"], "languages": ["普通话"], "user_id": c.user_id}
     co = await _ok(await client.post(f"{API}/provider/counselling/counsellors", json=counsellor, headers=c.headers), 201)
     await publish("counsellor", co["id"], c)
     slots = []
-    for day in (3, 4, 5):
+    for day in (3, 4, 5, 6):
         s = await _ok(await client.post(f"{API}/provider/counselling/counsellors/{co['id']}/slots",
                                         json={"starts_at": (_now() + timedelta(days=day)).isoformat()},
                                         headers=c.headers), 201)
@@ -102,6 +104,13 @@ async def build(client: Any) -> World:
         headers=youth.headers), 201)
     w.ids.update(counsellor_id=co["id"], slot_id=slots[2], booking_id=booking["id"], free_slot=slots[1])
     w.ids["past_booking_id"] = await _past_booking(c, co["id"], youth)
+    risky = await _ok(await client.post(f"{API}/counselling/bookings", json={
+        "slot_id": slots[3], "mode": "video",
+        "intake": {"topic": "emotions", "description": "", "self_harm_thoughts": True}}, headers=other.headers), 201)
+    struck = await _past_booking(c, co["id"], other, hours_ago=3)
+    await _ok(await client.post(f"{API}/provider/counselling/bookings/{struck}/attendance",
+                                json={"status": "no_show"}, headers=c.headers))
+    w.ids.update(risk_booking_id=risky["id"], struck_booking_id=struck)
 
     # platform: an organisation waiting for verification, a report
     signup = {"name": "待审核机构", "kind": "employer", "credit_code": make_credit_code(), "contact_name": "李",
@@ -113,15 +122,15 @@ async def build(client: Any) -> World:
     return w
 
 
-async def _past_booking(centre: Actor, counsellor_id: int, person: Actor) -> int:
-    """A session that started an hour ago, booked the day before (through the services, the clock moved back)."""
+async def _past_booking(centre: Actor, counsellor_id: int, person: Actor, *, hours_ago: int = 1) -> int:
+    """A session that started ``hours_ago``, booked the day before (through the services, the clock moved back)."""
     from app import clock
     from app.db import session_scope
     from app.deps import Principal
     from app.schemas.counselling import BookingIn, SlotIn
     from app.services import counselling
 
-    start = _now() - timedelta(hours=1)
+    start = _now() - timedelta(hours=hours_ago)
     principal = Principal(centre.user_id, "provider", centre.org_id, "owner", "counselling_center", "verified")
     with clock.frozen(start - timedelta(days=1)):
         async with session_scope() as session:

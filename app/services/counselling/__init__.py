@@ -1,12 +1,20 @@
-"""Counselling (青少年心理健康服务): counsellor profiles, slots, private bookings, session notes, staff counts.
+"""Counselling (青少年心理健康服务): counsellor profiles, slots, private bookings, session notes, the
+centre's duty list and opening hours, risk answers acted on, staff counts.
 
-Privacy: the intake and notes are decrypted only for the booking's own centre (notes: their author) and
-the person; every such read is audited without content; staff get counts. Anyone else gets 404.
-Concurrency: a slot goes to whoever flips it free → booked first (one conditional UPDATE, backed by a
+Privacy: the intake is decrypted only for the booking's care team — its booked counsellor and the
+centre's duty list (app.services.counselling.centre) — and for the person; notes only for their author;
+a risk answer's follow-ups only for the care team, never for the person. Every such read is audited
+without content; staff get counts. Anyone outside the centre gets 404.
+Concurrency: a slot's place is taken by its capacity counter (one conditional UPDATE, backed by a
 unique partial index on bookings); a person's own booking changes queue on their user row, so the
 overlap and upcoming-count checks see each other's results.
+Penalties: late cancellations and no-shows count under the shared restriction policy
+(app.services.restrictions, service "counselling"); a restriction stops new self-bookings only
+(cancelling, moving and attending existing ones go on), and a refused person is still shown the
+crisis lines and the centre's contact.
 """
 
+from app.services.counselling import errors, notices, settings
 from app.services.counselling.bookings import (
     book,
     cancel,
@@ -16,10 +24,13 @@ from app.services.counselling.bookings import (
     mark_attendance,
     my_booking,
     my_bookings,
+    my_restriction,
     read_note,
     reschedule,
+    waive_strike,
     write_note,
 )
+from app.services.counselling.centre import centre_settings, update_centre
 from app.services.counselling.common import KIND, age_band, tags_for
 from app.services.counselling.counsellors import (
     create_counsellor,
@@ -34,11 +45,15 @@ from app.services.counselling.counsellors import (
     update_counsellor,
     withdraw_slot,
 )
+from app.services.counselling.risk import escalate, follow_up
+from app.services.counselling.risk import queue as risk_queue
 from app.services.counselling.stats import stats
 
 __all__ = [
-    "KIND", "age_band", "book", "cancel", "centre_booking", "centre_bookings", "centre_cancel", "create_counsellor",
-    "create_slot", "create_slot_pattern", "free_slots", "get_counsellor", "list_counsellors", "mark_attendance",
-    "my_booking", "my_bookings", "own_counsellor", "own_counsellors", "own_slots", "read_note", "reschedule",
-    "stats", "tags_for", "update_counsellor", "withdraw_slot", "write_note",
+    "KIND", "age_band", "book", "cancel", "centre_booking", "centre_bookings", "centre_cancel", "centre_settings",
+    "create_counsellor", "create_slot", "create_slot_pattern", "errors", "escalate", "follow_up", "free_slots",
+    "get_counsellor", "list_counsellors", "mark_attendance", "my_booking", "my_bookings", "my_restriction",
+    "notices", "own_counsellor", "own_counsellors", "own_slots", "read_note", "reschedule", "risk_queue",
+    "settings", "stats", "tags_for", "update_centre", "update_counsellor", "waive_strike", "withdraw_slot",
+    "write_note",
 ]

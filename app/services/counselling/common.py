@@ -1,16 +1,25 @@
-"""Shared pieces of the counselling service: the posting kind, limits, time and small helpers."""
+"""Shared pieces of the counselling service: the posting kind, the slot counter, limits and small helpers."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, select
+from sqlalchemy.orm import defer
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import errors
-from app.config import get_settings
+from app.deps import Principal
 from app.kit import postings
+from app.kit.capacity import Counter
 from app.kit.postings import PostingKind
+from app.kit.time import SHANGHAI
 from app.schemas.counselling import CrisisResource
-from app.validators import SHANGHAI, age_on
-from models.counselling import Counsellor
+from app.services.counselling.settings import settings
+from app.validators import age_on
+from models.accounts import User
+from models.counselling import CounsellingBooking, CounsellingSlot, Counsellor
 
 KIND = postings.register(PostingKind(
     kind="counsellor", model=Counsellor, org_kinds=("counselling_center",), title_field="display_name",
@@ -18,11 +27,27 @@ KIND = postings.register(PostingKind(
     text_fields=("display_name", "qualifications", "introduction", "languages", "photo_url"), label="咨询师",
 ))
 
-BOOKING = "counselling_booking"  # audit target kind
+# A slot's one place: taken only while the slot is open (withdrawn slots take nobody).
+SLOTS = Counter(CounsellingSlot, when=lambda t: (t.c.status == "open",))
+
+BOOKING = "counselling_booking"  # audit and strike source kind
 MAX_SLOT_RANGE = timedelta(days=62)
 MAX_SLOTS_AHEAD = timedelta(days=180)
 MAX_PATTERN_SLOTS = 500
 
+S = CounsellingSlot
+# What a slot looks like to the API: free (open with a place left), booked (open and full), withdrawn.
+FREE = and_(S.status == "open", S.taken < S.capacity)
+
+
+def slot_state() -> Any:
+    return case((S.status != "open", "withdrawn"), (S.taken >= S.capacity, "booked"), else_="free")
+
+
+def slot_state_of(slot: CounsellingSlot) -> str:
+    if slot.status != "open":
+        return "withdrawn"
+    return "booked" if slot.taken >= slot.capacity else "free"
 
 
 # --- time and small helpers ------------------------------------------------------------------------
@@ -36,19 +61,6 @@ def to_utc(value: datetime) -> datetime:
         return value.astimezone(UTC)
     except OverflowError:  # year 1 or 9999 at an offset
         raise errors.ValidationFailed("时间超出了可以处理的范围")
-
-
-def local(value: datetime) -> datetime:
-    return value.astimezone(SHANGHAI)
-
-
-def local_day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
-    try:
-        start = datetime.combine(first, time.min, SHANGHAI).astimezone(UTC)
-        end = datetime.combine(last + timedelta(days=1), time.min, SHANGHAI).astimezone(UTC)
-    except OverflowError:
-        raise errors.ValidationFailed("日期超出了可以处理的范围")
-    return start, end
 
 
 def age_band(birth: date, on: date) -> str:
@@ -68,11 +80,15 @@ def tags_for(specialties: list[str], modes: list[str]) -> str:
 
 
 def crisis_resources() -> list[CrisisResource]:
-    return [CrisisResource(**r) for r in get_settings().crisis_resources]
+    return [CrisisResource(**r) for r in settings().counselling_crisis_resources]
+
+
+def crisis_text() -> str:
+    return "、".join(f"{r.name} {r.phone}" for r in crisis_resources())
 
 
 def time_range(start: datetime | None, end: datetime | None, default_start: datetime,
-           default_len: timedelta) -> tuple[datetime, datetime]:
+               default_len: timedelta) -> tuple[datetime, datetime]:
     lo = to_utc(start) if start else default_start
     try:
         hi = to_utc(end) if end else lo + default_len
@@ -87,3 +103,34 @@ def time_range(start: datetime | None, end: datetime | None, default_start: date
 
 def overlaps(start: datetime, end: datetime, taken: list[tuple[datetime, datetime]]) -> bool:
     return any(s < end and start < e for s, e in taken)
+
+
+# --- loading bookings ----------------------------------------------------------------------------------
+
+
+async def load_booking(session: AsyncSession, booking_id: int, *, for_update: bool = False,
+                       with_intake: bool = False) -> tuple[CounsellingBooking, Counsellor] | None:
+    stmt = (select(CounsellingBooking, Counsellor).join(Counsellor, Counsellor.id == CounsellingBooking.counsellor_id)
+            .where(CounsellingBooking.id == booking_id))
+    if not with_intake:
+        # Decrypt the intake only where it is shown (and audited); touching it elsewhere is an error.
+        stmt = stmt.options(defer(CounsellingBooking.intake, raiseload=True))
+    if for_update:
+        stmt = stmt.with_for_update(of=CounsellingBooking)
+    row = (await session.execute(stmt)).first()
+    return (row[0], row[1]) if row else None
+
+
+async def centre_booking_of(session: AsyncSession, actor: Principal, booking_id: int, **kw: bool
+                            ) -> tuple[CounsellingBooking, Counsellor]:
+    """A booking of the actor's own centre. Staff, other providers and people get 404: to them the
+    booking does not exist."""
+    row = await load_booking(session, booking_id, **kw)
+    if row is None or not actor.is_provider or row[0].org_id != actor.org_id:
+        raise errors.NotFound()
+    return row
+
+
+def client_name() -> Any:
+    # Chosen in SQL, so a nickname booking's real name never even leaves the database.
+    return case((CounsellingBooking.nickname.is_(None), User.real_name), else_=CounsellingBooking.nickname)

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock, errors
-from app.config import get_settings
 from app.deps import Principal
 from app.kit import postings
-from app.pagination import Page, decode_cursor, encode_cursor
+from app.kit.pagination import Key, Page, keyset
+from app.kit.time import day_start, local, local_day
 from app.schemas.counselling import (
     SPECIALTY_LABELS,
     CounsellorIn,
@@ -28,17 +28,20 @@ from app.schemas.counselling import (
 )
 from app.schemas.moderation import PostingState
 from app.services import audit, moderation
+from app.services.counselling import errors as cerr
 from app.services.counselling.common import (
+    FREE,
     KIND,
     MAX_PATTERN_SLOTS,
     MAX_SLOTS_AHEAD,
-    local,
     overlaps,
+    slot_state,
+    slot_state_of,
     tags_for,
     time_range,
     to_utc,
 )
-from app.validators import SHANGHAI
+from app.services.counselling.settings import settings
 from models.counselling import HOLDING_STATUSES, CounsellingBooking, CounsellingSlot, Counsellor
 from models.orgs import Organisation, OrgMember
 
@@ -90,13 +93,10 @@ async def update_counsellor(session: AsyncSession, *, actor: Principal, counsell
 
 async def own_counsellors(session: AsyncSession, *, actor: Principal, cursor: str | None, limit: int
                           ) -> Page[CounsellorOwn]:
-    stmt = select(Counsellor).where(Counsellor.org_id == actor.org_id).order_by(Counsellor.id).limit(limit + 1)
-    after = decode_cursor(cursor, "id")
-    if after:
-        stmt = stmt.where(Counsellor.id > int(after["id"]))
-    rows = list((await session.execute(stmt)).scalars())
-    nxt = encode_cursor({"id": rows[limit - 1].id}) if len(rows) > limit else None
-    return Page(items=await _own_views(session, rows[:limit]), next_cursor=nxt)
+    page = await keyset(session, select(Counsellor).where(Counsellor.org_id == actor.org_id),
+                        [Key("id", Counsellor.id)], cursor=cursor, limit=limit, tag="counselling.own_counsellors")
+    views = await _own_views(session, [r[0] for r in page.rows])
+    return Page(items=views, next_cursor=page.next_cursor)
 
 
 async def own_counsellor(session: AsyncSession, *, actor: Principal, counsellor_id: int) -> CounsellorOwn:
@@ -107,11 +107,10 @@ async def own_counsellor(session: AsyncSession, *, actor: Principal, counsellor_
 async def _next_free(session: AsyncSession, ids: list[int], now: datetime) -> dict[int, datetime]:
     if not ids:
         return {}
-    earliest = now + timedelta(hours=get_settings().counselling_min_notice_hours)
+    earliest = now + timedelta(hours=settings().counselling_min_notice_hours)
     rows = await session.execute(
         select(CounsellingSlot.counsellor_id, func.min(CounsellingSlot.starts_at))
-        .where(CounsellingSlot.counsellor_id.in_(ids), CounsellingSlot.status == "free",
-               CounsellingSlot.starts_at >= earliest)
+        .where(CounsellingSlot.counsellor_id.in_(ids), FREE, CounsellingSlot.starts_at >= earliest)
         .group_by(CounsellingSlot.counsellor_id)
     )
     # min() over a column comes back untyped on SQLite: normalise to aware UTC.
@@ -142,19 +141,23 @@ async def _own_views(session: AsyncSession, rows: list[Counsellor]) -> list[Coun
 # --- slots (the centre) ----------------------------------------------------------------------------
 
 
+def _since_midnight(t: time) -> timedelta:
+    return timedelta(hours=t.hour, minutes=t.minute, seconds=t.second)
+
+
 async def _live_slots(session: AsyncSession, counsellor_id: int, lo: datetime, hi: datetime
                       ) -> list[tuple[datetime, datetime]]:
     rows = await session.execute(
         select(CounsellingSlot.starts_at, CounsellingSlot.ends_at).where(
-            CounsellingSlot.counsellor_id == counsellor_id, CounsellingSlot.status.in_(("free", "booked")),
+            CounsellingSlot.counsellor_id == counsellor_id, CounsellingSlot.status == "open",
             CounsellingSlot.starts_at < hi, CounsellingSlot.ends_at > lo)
     )
     return [(s, e) for s, e in rows.all()]
 
 
-def _slot_own(slot: CounsellingSlot, booking_id: int | None = None) -> SlotOwn:
+def _slot_own(slot: CounsellingSlot, booking_id: int | None = None, state: str | None = None) -> SlotOwn:
     return SlotOwn(id=slot.id, counsellor_id=slot.counsellor_id, starts_at=local(slot.starts_at),
-                   ends_at=local(slot.ends_at), status=slot.status, booking_id=booking_id)
+                   ends_at=local(slot.ends_at), status=state or slot_state_of(slot), booking_id=booking_id)
 
 
 async def create_slot(session: AsyncSession, *, actor: Principal, counsellor_id: int, data: SlotIn) -> SlotOwn:
@@ -169,7 +172,7 @@ async def create_slot(session: AsyncSession, *, actor: Principal, counsellor_id:
         raise errors.ValidationFailed(fields={"starts_at": "最多只能发布未来 180 天内的时段"})
     end = start + timedelta(minutes=data.duration_minutes)
     if overlaps(start, end, await _live_slots(session, counsellor.id, start, end)):
-        raise errors.CounsellingSlotOverlap()
+        raise cerr.SlotOverlap()
     slot = CounsellingSlot(counsellor_id=counsellor.id, org_id=counsellor.org_id, starts_at=start, ends_at=end)
     session.add(slot)
     await session.flush()
@@ -182,8 +185,8 @@ async def create_slot_pattern(session: AsyncSession, *, actor: Principal, counse
                               ) -> SlotPatternResult:
     now = clock.now()
     counsellor = await postings.load_own(session, actor, KIND, counsellor_id, for_update=True)
-    first = data.start_date or local(now).date()
-    if abs((first - local(now).date()).days) > MAX_SLOTS_AHEAD.days:
+    first = data.start_date or local_day(now)
+    if abs((first - local_day(now)).days) > MAX_SLOTS_AHEAD.days:
         raise errors.ValidationFailed(fields={"start_date": "开始日期应在今天前后 180 天以内"})
     days = [first + timedelta(days=i) for i in range(data.weeks * 7)]
     step = timedelta(minutes=data.session_minutes + data.break_minutes)
@@ -192,11 +195,12 @@ async def create_slot_pattern(session: AsyncSession, *, actor: Principal, counse
     for day in days:
         if day.isoweekday() not in data.weekdays:
             continue
-        # Wall-clock arithmetic in Shanghai (no DST there), converted per session.
-        at = datetime.combine(day, data.day_start, SHANGHAI)
-        day_end = datetime.combine(day, data.day_end, SHANGHAI)
+        # Shanghai has no DST: a wall-clock time is a fixed offset from the day's start.
+        midnight = day_start(day)
+        at = midnight + _since_midnight(data.day_start)
+        day_end = midnight + _since_midnight(data.day_end)
         while at + length <= day_end:
-            wanted.append((at.astimezone(UTC), (at + length).astimezone(UTC)))
+            wanted.append((at, at + length))
             at += step
     if len(wanted) > MAX_PATTERN_SLOTS:
         raise errors.ValidationFailed(fields={"weeks": f"一次最多生成 {MAX_PATTERN_SLOTS} 个时段，请缩短周数"})
@@ -218,32 +222,37 @@ async def create_slot_pattern(session: AsyncSession, *, actor: Principal, counse
                              slots=[_slot_own(s) for s in created])
 
 
+_SLOT_ORDER = [Key("t", CounsellingSlot.starts_at, datetime), Key("id", CounsellingSlot.id)]
+
+
 async def own_slots(session: AsyncSession, *, actor: Principal, counsellor_id: int, start: datetime | None,
-                    end: datetime | None) -> list[SlotOwn]:
+                    end: datetime | None, cursor: str | None, limit: int) -> Page[SlotOwn]:
     counsellor = await postings.load_own(session, actor, KIND, counsellor_id)
     lo, hi = time_range(start, end, clock.now() - timedelta(days=1), timedelta(days=28))
-    rows = await session.execute(
-        select(CounsellingSlot, CounsellingBooking.id)
-        .outerjoin(CounsellingBooking, and_(CounsellingBooking.slot_id == CounsellingSlot.id,
-                                            CounsellingBooking.status.in_(HOLDING_STATUSES)))
-        .where(CounsellingSlot.counsellor_id == counsellor.id, CounsellingSlot.starts_at >= lo,
-               CounsellingSlot.starts_at < hi)
-        .order_by(CounsellingSlot.starts_at)
-    )
-    return [_slot_own(slot, bid) for slot, bid in rows.all()]
+    stmt = (select(CounsellingSlot, CounsellingBooking.id, slot_state())
+            .outerjoin(CounsellingBooking, and_(CounsellingBooking.slot_id == CounsellingSlot.id,
+                                                CounsellingBooking.status.in_(HOLDING_STATUSES)))
+            .where(CounsellingSlot.counsellor_id == counsellor.id, CounsellingSlot.starts_at >= lo,
+                   CounsellingSlot.starts_at < hi))
+    page = await keyset(session, stmt, _SLOT_ORDER, cursor=cursor, limit=limit, tag="counselling.own_slots")
+    return page.page(lambda r: _slot_own(r[0], r[1], r[2]))
 
 
 async def withdraw_slot(session: AsyncSession, *, actor: Principal, slot_id: int) -> SlotOwn:
-    slot = await session.get(CounsellingSlot, slot_id, with_for_update=True)
+    slot = await session.get(CounsellingSlot, slot_id)
     if slot is None or slot.org_id != actor.org_id:
         raise errors.NotFound()
-    if slot.status == "booked":
-        raise errors.CounsellingSlotBooked()
-    if slot.status == "free":
-        slot.status = "withdrawn"
-        await session.flush()
+    # Conditional, like taking a place: a booking landing at the same moment wins or loses cleanly.
+    withdrawn = await session.execute(
+        update(CounsellingSlot).where(CounsellingSlot.id == slot_id, CounsellingSlot.status == "open",
+                                      CounsellingSlot.taken == 0)
+        .values(status="withdrawn").returning(CounsellingSlot.id).execution_options(synchronize_session=False))
+    if withdrawn.first() is not None:
         await audit.record(session, actor=actor, action="counselling.slot_withdraw", target_kind="counselling_slot",
                            target_id=slot.id)
+    await session.refresh(slot)
+    if slot.status == "open":
+        raise cerr.SlotBooked()
     return _slot_own(slot)
 
 
@@ -253,7 +262,7 @@ async def withdraw_slot(session: AsyncSession, *, actor: Principal, slot_id: int
 async def list_counsellors(session: AsyncSession, *, specialty: str | None, mode: str | None, gender: str | None,
                            org_id: int | None, cursor: str | None, limit: int) -> Page[CounsellorPublic]:
     stmt = (select(Counsellor, Organisation.name).join(Organisation, Organisation.id == Counsellor.org_id)
-            .where(KIND.listed()).order_by(Counsellor.id).limit(limit + 1))
+            .where(KIND.listed()))
     if specialty:
         stmt = stmt.where(Counsellor.tags.contains(f"|s:{specialty}|"))
     if mode:
@@ -262,14 +271,10 @@ async def list_counsellors(session: AsyncSession, *, specialty: str | None, mode
         stmt = stmt.where(Counsellor.gender == gender)
     if org_id:
         stmt = stmt.where(Counsellor.org_id == org_id)
-    after = decode_cursor(cursor, "id")
-    if after:
-        stmt = stmt.where(Counsellor.id > int(after["id"]))
-    rows = (await session.execute(stmt)).all()
-    page = rows[:limit]
-    nxt = await _next_free(session, [c.id for c, _ in page], clock.now())
-    return Page(items=[CounsellorPublic(**_public_fields(c, name, nxt.get(c.id))) for c, name in page],
-                next_cursor=encode_cursor({"id": page[-1][0].id}) if len(rows) > limit else None)
+    page = await keyset(session, stmt, [Key("id", Counsellor.id)], cursor=cursor, limit=limit,
+                        tag="counselling.counsellors")
+    nxt = await _next_free(session, [r[0].id for r in page.rows], clock.now())
+    return page.page(lambda r: CounsellorPublic(**_public_fields(r[0], r[1], nxt.get(r[0].id))))
 
 
 async def _public_counsellor(session: AsyncSession, counsellor_id: int) -> tuple[Counsellor, str]:
@@ -288,17 +293,14 @@ async def get_counsellor(session: AsyncSession, *, counsellor_id: int) -> Counse
     return CounsellorPublic(**_public_fields(obj, org_name, nxt.get(obj.id)))
 
 
-async def free_slots(session: AsyncSession, *, counsellor_id: int, start: datetime | None, end: datetime | None
-                     ) -> list[SlotPublic]:
+async def free_slots(session: AsyncSession, *, counsellor_id: int, start: datetime | None, end: datetime | None,
+                     cursor: str | None, limit: int) -> Page[SlotPublic]:
     now = clock.now()
     await _public_counsellor(session, counsellor_id)
     lo, hi = time_range(start, end, now, timedelta(days=28))
-    lo = max(lo, now + timedelta(hours=get_settings().counselling_min_notice_hours))
-    rows = await session.execute(
-        select(CounsellingSlot).where(CounsellingSlot.counsellor_id == counsellor_id,
-                                      CounsellingSlot.status == "free", CounsellingSlot.starts_at >= lo,
-                                      CounsellingSlot.starts_at < hi)
-        .order_by(CounsellingSlot.starts_at)
-    )
-    return [SlotPublic(id=s.id, counsellor_id=s.counsellor_id, starts_at=local(s.starts_at), ends_at=local(s.ends_at))
-            for s in rows.scalars()]
+    lo = max(lo, now + timedelta(hours=settings().counselling_min_notice_hours))
+    stmt = select(CounsellingSlot).where(CounsellingSlot.counsellor_id == counsellor_id, FREE,
+                                         CounsellingSlot.starts_at >= lo, CounsellingSlot.starts_at < hi)
+    page = await keyset(session, stmt, _SLOT_ORDER, cursor=cursor, limit=limit, tag="counselling.free_slots")
+    return page.page(lambda r: SlotPublic(id=r[0].id, counsellor_id=r[0].counsellor_id,
+                                          starts_at=local(r[0].starts_at), ends_at=local(r[0].ends_at)))
