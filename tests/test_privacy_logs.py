@@ -129,6 +129,7 @@ async def test_a_journey_through_the_sensitive_endpoints_logs_none_of_it(watched
     phone = phone_number()
     intake = f"和父母的关系让我很痛苦-{uuid.uuid4().hex[:10]}"
     note = f"来访者提到睡眠问题，两周后复诊-{uuid.uuid4().hex[:10]}"
+    follow_up = f"已电话回访，来访者同意提前见面-{uuid.uuid4().hex[:10]}"
 
     # The ID number: refused (wrong check character), accepted, then refused for a second account.
     person = await factory.youth()
@@ -160,6 +161,11 @@ async def test_a_journey_through_the_sensitive_endpoints_logs_none_of_it(watched
     assert r.json()["intake"]["self_harm_thoughts"] is True
     r = await client.get(f"{YOUTH}/bookings/{booking}", headers=person.headers)
     assert r.status_code == 200 and r.json()["intake"]["description"] == intake
+    r = await client.post(f"{CENTRE}/bookings/{booking}/risk-followups",
+                          json={"action": "called_back", "note": follow_up}, headers=centre.headers)
+    assert r.status_code == 201, r.text
+    r = await client.get(f"{CENTRE}/bookings/{booking}", headers=centre.headers)
+    assert r.status_code == 200 and r.json()["risk"]["followups"][0]["note"] == follow_up
 
     # The counsellor's note on a session that has taken place.
     held = await past_booking(centre, counsellor, person)
@@ -181,7 +187,7 @@ async def test_a_journey_through_the_sensitive_endpoints_logs_none_of_it(watched
     assert phone[:3] + "****" + phone[-4:] in csv and id_number[:4] + "*" * 10 + id_number[-4:] in csv
 
     secrets = {"id_number": id_number, "refused_id_number": refused, "phone": phone, "intake": intake,
-               "note": note}
+               "note": note, "follow_up": follow_up}
     leaks = every_log_record.leaks(secrets)
     assert not leaks, "\n".join(map(str, leaks))
     for label in ("id_number", "refused_id_number", "phone"):

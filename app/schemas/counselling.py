@@ -48,7 +48,9 @@ class CounsellorIn(StrictModel):
     languages: list[Language] = Field(default_factory=lambda: ["普通话"], min_length=1, max_length=6)
     photo_url: PhotoUrl | None = None
     introduction: Introduction | None = None
-    user_id: int | None = Field(default=None, ge=1, description="A provider account of the centre (optional)")
+    user_id: int | None = Field(default=None, ge=1, description=(
+        "The centre member account this counsellor signs in with (optional): it reads the intake of the "
+        "counsellor's bookings, marks their attendance and alone writes their notes"))
 
     _dedupe = field_validator("qualifications", "specialties", "modes", "languages")(_unique)
 

@@ -733,10 +733,18 @@ async def test_no_shows_count_and_correcting_one_to_attended_waives_it(client):
     centre, cid = await centre_with_counsellor(client)
     who = await young()
     held = [await past_booking(centre, cid, who, hours_ago=h) for h in (3, 5)]
+    upcoming = (await book(client, who, await add_slot(client, centre, cid, now() + timedelta(days=3)))).json()["id"]
     for b in held:
         r = await client.post(f"{CENTRE}/bookings/{b}/attendance", json={"status": "no_show"}, headers=centre.headers)
         assert r.status_code == 200, r.text
     assert (await client.get(f"{API}/me/counselling-restriction", headers=who.headers)).json()["restricted"] is True
+    # A restriction stops new self-bookings only: a booking already held can still be moved.
+    moved = await client.post(f"{YOUTH}/bookings/{upcoming}/reschedule",
+                              json={"slot_id": await add_slot(client, centre, cid, now() + timedelta(days=4))},
+                              headers=who.headers)
+    assert moved.status_code == 200, moved.text
+    refused = await book(client, who, await add_slot(client, centre, cid, now() + timedelta(days=5)))
+    assert refused.status_code == 403
     r = await client.post(f"{CENTRE}/bookings/{held[1]}/attendance", json={"status": "attended"},
                           headers=centre.headers)
     assert r.status_code == 200 and r.json()["strike"]["waived"] is True

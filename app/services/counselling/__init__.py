@@ -45,13 +45,13 @@ from app.services.counselling.counsellors import (
     update_counsellor,
     withdraw_slot,
 )
-from app.services.counselling.risk import escalate, follow_up
+from app.services.counselling.risk import follow_up
 from app.services.counselling.risk import queue as risk_queue
 from app.services.counselling.stats import stats
 
 __all__ = [
     "KIND", "age_band", "book", "cancel", "centre_booking", "centre_bookings", "centre_cancel", "centre_settings",
-    "create_counsellor", "create_slot", "create_slot_pattern", "errors", "escalate", "follow_up", "free_slots",
+    "create_counsellor", "create_slot", "create_slot_pattern", "errors", "follow_up", "free_slots",
     "get_counsellor", "list_counsellors", "mark_attendance", "my_booking", "my_bookings", "my_restriction",
     "notices", "own_counsellor", "own_counsellors", "own_slots", "read_note", "reschedule", "risk_queue",
     "settings", "stats", "tags_for", "update_centre", "update_counsellor", "waive_strike", "withdraw_slot",
