@@ -10,14 +10,14 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.config import Settings, get_settings
+from app.config import Settings, get_settings, normalise_database_url
 
 _engine: AsyncEngine | None = None
 _sessionmaker: async_sessionmaker[AsyncSession] | None = None
 
 
 def make_engine(settings: Settings, url: str | None = None, **overrides: Any) -> AsyncEngine:
-    url = url or settings.database_url
+    url = normalise_database_url(url or settings.database_url)
     # Bound parameters would otherwise be printed in every DBAPI error's text (which error handlers log)
     # and in SQLAlchemy's own statement logging: they can carry personal data such as ID or phone numbers.
     if url.startswith("sqlite"):

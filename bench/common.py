@@ -22,10 +22,17 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from app.config import normalise_database_url
 from bench import procs
 from bench.procs import BIN, ROOT, Proc
 
-PG_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+def _libpq_form(url: str) -> str:
+    """asyncpg connects with a postgresql:// URL; BENCH_PG_URL may be given in any of the app's forms."""
+    return normalise_database_url(url).replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+PG_URL = _libpq_form(os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
 
 
 # --- numbers -------------------------------------------------------------------------------------------
@@ -106,7 +113,7 @@ class Bench:
         parts = urlsplit(PG_URL)
         self.admin_dsn = PG_URL
         self.dsn = urlunsplit(parts._replace(path=f"/{self.db_name}"))
-        self.sa_url = self.dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+        self.sa_url = normalise_database_url(self.dsn)
         self.pg_host = parts.hostname or "127.0.0.1"
         self.procs: list[Proc] = []
         self.api: Proc | None = None

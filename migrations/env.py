@@ -14,7 +14,7 @@ from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
 import models  # noqa: F401  (registers every table)
-from app.config import get_settings
+from app.config import get_settings, normalise_database_url
 from app.db import make_engine
 from models.base import Encrypted, UTCDateTime
 
@@ -26,7 +26,7 @@ target_metadata = SQLModel.metadata
 
 
 def database_url() -> str:
-    return config.attributes.get("database_url") or get_settings().database_url
+    return normalise_database_url(config.attributes.get("database_url") or get_settings().database_url)
 
 
 def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:

@@ -28,9 +28,12 @@ _RUN = uuid.uuid4().hex[:8]
 
 
 def _prepare_database() -> str:
+    from app.config import normalise_database_url
+
     pg = os.environ.get("TEST_DATABASE_URL")
     if pg:
-        return pg
+        # postgres:// and postgresql:// (as hosting platforms hand them out) mean the async driver too.
+        return normalise_database_url(pg)
     path = ROOT / "var" / f"test-{_RUN}.db"
     path.parent.mkdir(exist_ok=True)
     return f"sqlite+aiosqlite:///{path}"

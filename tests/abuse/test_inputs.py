@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -38,8 +37,8 @@ from tests.abuse import (
     path_param_kinds,
     resolve,
 )
+from tests.conftest import IS_POSTGRES
 
-IS_POSTGRES = os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql")
 LOCKED_OUT = frozenset({"UNAUTHENTICATED", "FORBIDDEN"})
 
 LONG = "长" * 5_000 + "x" * 5_000  # 10,000 characters
