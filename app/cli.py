@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -108,6 +110,9 @@ def serve(
     workers: int = typer.Option(1, "--workers"),
     migrate_first: bool = typer.Option(True, "--migrate/--no-migrate"),
     demo: bool = typer.Option(False, "--demo", help="Load demo data when the database is empty"),
+    with_workers: bool = typer.Option(
+        False, "--with-workers",
+        help="Also run the notification worker and the sweeper, as child processes (development: `make run`)"),
 ) -> None:
     """Serve the API with uvicorn."""
     import uvicorn
@@ -116,6 +121,10 @@ def serve(
         migrate("heads")
     if demo:
         seed_demo(if_empty=True)
+    if with_workers:
+        from app import supervisor
+
+        raise typer.Exit(supervisor.Supervisor(supervisor.children(host=host, port=port, workers=workers)).run())
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
                 proxy_headers=True, log_config=None, access_log=False)
 
@@ -144,7 +153,7 @@ def sweep(
     async def go() -> int:
         try:
             if loop:
-                await sweeper.run_loop()
+                await sweeper.run_loop(stop=_stop_event())
                 return 0
             try:
                 done = await sweeper.sweep(job or None)
@@ -157,6 +166,23 @@ def sweep(
             await dispose_engine()
 
     raise typer.Exit(asyncio.run(go()))
+
+
+def _stop_event() -> asyncio.Event:
+    """Set by the first SIGTERM or Ctrl-C: a worker finishes the batch in hand and exits (a deploy or
+    `make run` stopping it does not cut a send short); a second signal acts as it always does."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def first() -> None:
+        stop.set()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+    with contextlib.suppress(NotImplementedError):  # no loop signal handlers on Windows
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, first)
+    return stop
 
 
 def _register_service_commands() -> None:
@@ -185,6 +211,9 @@ def deliver_notifications(
     from app.wechat import close_wechat_client
 
     async def go() -> None:
+        stop = _stop_event() if loop else asyncio.Event()
+        if loop:
+            typer.echo(f"delivering due notifications every {interval:g} s")
         try:
             while True:
                 outcomes = await deliver_due()
@@ -192,7 +221,10 @@ def deliver_notifications(
                     typer.echo(" ".join(f"{k}={v}" for k, v in sorted(outcomes.items())))
                 if not loop:
                     return
-                await asyncio.sleep(interval)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=interval)
+                if stop.is_set():
+                    return
         finally:
             await close_wechat_client()
             await dispose_engine()
