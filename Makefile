@@ -17,6 +17,8 @@ export UV_PYTHON := $(PYTHON)
 # Use this machine's Python; never fetch a Python build of uv's own.
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
+# Trust the machine's certificate store, as pip does (where a network's own CA is installed).
+export UV_SYSTEM_CERTS := 1
 
 LOCK_HELP := pyproject.toml and uv.lock disagree: run \`make lock\` (or \`make add PKG=name\`), commit both
 
