@@ -84,7 +84,6 @@ class Settings(BaseSettings):
 
     # Shared publishing workflow
     content_blocklist: list[str] = Field(default_factory=lambda: ["赌博", "博彩", "代孕", "裸聊", "办证"])
-    report_hide_threshold: int = 5
 
     # Events (青年联谊交友): this many no-shows or late cancellations within the window restrict
     # new sign-ups for the given days.

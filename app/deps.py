@@ -16,7 +16,7 @@ from app import errors
 from app.db import get_sessionmaker
 from app.security import decode_access_token
 from models.accounts import User
-from models.orgs import Organisation, OrgMember
+from models.orgs import LOST_STANDING, Organisation, OrgMember, OrgStatus
 
 
 async def get_session() -> AsyncIterator[AsyncSession]:
@@ -62,6 +62,11 @@ class Principal:
     @property
     def is_provider(self) -> bool:
         return self.role == "provider" and self.org_id is not None
+
+    @property
+    def org_in_standing(self) -> bool:
+        """False once staff rejected or suspended the caller's organisation."""
+        return self.org_status not in LOST_STANDING
 
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/*")
@@ -127,8 +132,25 @@ async def youth_principal(principal: Annotated[Principal, Depends(current_princi
 
 
 async def provider_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    """Any provider, also of an organisation that lost its standing: only for what such an organisation
+    keeps (its own record and members, its postings' review state). Everything else uses
+    ``active_provider`` or ``provider_of``."""
     if not principal.is_provider:
         raise errors.Forbidden("该功能仅对服务机构开放")
+    return principal
+
+
+def require_standing(principal: Principal) -> None:
+    """A rejected or suspended organisation reads nothing personal and changes nothing."""
+    if principal.org_status == OrgStatus.suspended:
+        raise errors.OrgSuspended()
+    if principal.org_status == OrgStatus.rejected:
+        raise errors.OrgRejected()
+
+
+async def active_provider(principal: Annotated[Principal, Depends(provider_principal)]) -> Principal:
+    """A provider whose organisation has not lost its standing (pending or verified)."""
+    require_standing(principal)
     return principal
 
 
@@ -139,9 +161,10 @@ async def staff_principal(principal: Annotated[Principal, Depends(current_princi
 
 
 def provider_of(*kinds: str):
-    """A provider whose organisation is one of ``kinds`` (any verification state)."""
+    """A provider whose organisation is one of ``kinds``, pending or verified (a rejected or suspended
+    one is refused: every service's provider routes stand on this or on ``postings.owned``)."""
 
-    async def dep(principal: Annotated[Principal, Depends(provider_principal)]) -> Principal:
+    async def dep(principal: Annotated[Principal, Depends(active_provider)]) -> Principal:
         if principal.org_kind not in kinds:
             raise errors.Forbidden("您的机构类型不能使用该功能")
         return principal
@@ -153,6 +176,7 @@ OptionalUser = Annotated[Principal | None, Depends(optional_principal)]
 CurrentUser = Annotated[Principal, Depends(current_principal)]
 YouthUser = Annotated[Principal, Depends(youth_principal)]
 ProviderUser = Annotated[Principal, Depends(provider_principal)]
+ActiveProvider = Annotated[Principal, Depends(active_provider)]
 StaffUser = Annotated[Principal, Depends(staff_principal)]
 
 

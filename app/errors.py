@@ -96,17 +96,15 @@ WeChatBadTemplateData = define("WECHAT_BAD_TEMPLATE_DATA", 422, "消息模板内
 # --- profile and organisations --------------------------------------------------------------------
 IdNumberTaken = define("ID_NUMBER_TAKEN", 409, "该身份证号已绑定其他账号")
 UsernameTaken = define("USERNAME_TAKEN", 409, "用户名已被使用")
-CreditCodeTaken = define("CREDIT_CODE_TAKEN", 409, "该统一社会信用代码已注册")
+# Raised by the shared provider dependencies (app.deps) for every service's provider routes.
 OrgNotVerified = define("ORG_NOT_VERIFIED", 403, "机构尚未通过审核，暂不能进行此操作")
-OrgStateInvalid = define("ORG_STATE_INVALID", 409, "机构当前状态不允许此操作")
-NotOrgOwner = define("NOT_ORG_OWNER", 403, "只有机构负责人可以进行此操作")
+OrgSuspended = define("ORG_SUSPENDED", 403, "机构已被暂停使用，暂不能进行此操作，如有疑问请联系团委工作人员")
+OrgRejected = define("ORG_REJECTED", 403, "机构未通过审核，暂不能进行此操作，如有疑问请联系团委工作人员")
 
-# --- shared publishing and moderation workflow ----------------------------------------------------
+# --- shared publishing workflow (app.kit.postings, app.services.moderation) -------------------------
 ContentRejected = define("CONTENT_REJECTED", 422, "内容未通过安全检查，请修改后再提交")
 PostingStateInvalid = define("POSTING_STATE_INVALID", 409, "该内容当前状态不允许此操作")
 UnknownPostingKind = define("UNKNOWN_POSTING_KIND", 404, "不支持的内容类型")
-ReportTargetInvalid = define("REPORT_TARGET_INVALID", 404, "举报的内容不存在")
-ReportResolved = define("REPORT_ALREADY_RESOLVED", 409, "该举报已处理")
 
 # --- housing (春城青居) ------------------------------------------------------------------------------
 HousingRealNameRequired = define("HOUSING_REAL_NAME_REQUIRED", 403, "申请保障性租赁住房需要先完成实名认证（填写姓名和身份证号）")

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from models.base import UTCDateTime, utcnow
+
+
+class AuditTarget(StrEnum):
+    """Target kinds of the platform's own records; services name theirs (their posting kinds, bookings…)."""
+
+    organisation = "organisation"
+    user = "user"
 
 
 class AuditEntry(SQLModel, table=True):

@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.deps import SessionDep, StaffUser
-from app.pagination import MAX_LIMIT, Page
+from app.kit.pagination import MAX_LIMIT, Page
 from app.schemas.audit import AuditEntryPublic
 from app.schemas.common import InstantIn
 from app.services import audit
@@ -16,8 +16,8 @@ router = APIRouter(tags=["audit"])
 async def audit_log(
     user: StaffUser,
     session: SessionDep,
-    actor_id: int | None = None,
-    org_id: int | None = None,
+    actor_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    org_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     target_kind: Annotated[str | None, Query(max_length=40)] = None,
     target_id: Annotated[str | None, Query(max_length=40)] = None,
@@ -26,7 +26,5 @@ async def audit_log(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> Page[AuditEntryPublic]:
-    page = await audit.search(session, actor_id=actor_id, org_id=org_id, action=action, target_kind=target_kind,
+    return await audit.search(session, actor_id=actor_id, org_id=org_id, action=action, target_kind=target_kind,
                               target_id=target_id, since=since, until=until, cursor=cursor, limit=limit)
-    return Page(items=[AuditEntryPublic.model_validate(e, from_attributes=True) for e in page.items],
-                next_cursor=page.next_cursor)

@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from app.deps import CurrentUser, SessionDep
-from app.pagination import MAX_LIMIT, Page
+from app.kit.pagination import MAX_LIMIT, Page
 from app.schemas.notifications import MarkReadIn, NotificationPublic, SubscriptionsIn
 from app.services import notifications
 

@@ -12,10 +12,13 @@ A kind says:
   published and not hidden;
 - what happens when staff publish it or take it down (``on_publish``, ``on_take_down``: async hooks
   in the caller's transaction, e.g. telling the people signed up);
-- how it looks to a young person and to its provider (``public_view``, ``provider_view``), which the
-  review screens show;
+- how it looks to a young person and to its provider (``public_view``, ``provider_view``); the staff
+  review screen shows the posting through ``public_view`` as a young person will see it;
+- who took part in it (``interactions``: the ids of postings of the kind a person applied to, signed up
+  for or booked), which gives a report weight (app.services.moderation.reports);
 - and ``owned(kind, "event_id")`` is the route dependency that loads a posting of the caller's own
-  organisation (another organisation's answers 404, never 403).
+  organisation (another organisation's answers 404, never 403); like ``load_own`` it refuses an
+  organisation that lost its standing (rejected or suspended: app.deps.require_standing).
 """
 
 from __future__ import annotations
@@ -32,11 +35,13 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import errors
-from app.deps import Principal, SessionDep, provider_principal
+from app.deps import Principal, SessionDep, active_provider, require_standing
 from models.moderation import PostingStatus
 
 Hook = Callable[..., Awaitable[None]]
 View = Callable[[AsyncSession, Any], Awaitable[Any]]
+# (user id) -> a SELECT of one column: the ids of this kind's postings the person took part in.
+Interactions = Callable[[int], Any]
 
 # Review states a provider may still edit in; taken-down postings stay as staff left them.
 EDITABLE = frozenset({PostingStatus.draft, PostingStatus.rejected, PostingStatus.pending_review,
@@ -58,6 +63,7 @@ class PostingKind:
     on_take_down: Hook | None = None  # (session, posting, actor, reason)
     public_view: View | None = None
     provider_view: View | None = None
+    interactions: Interactions | None = None
 
     # --- who may see it: one rule, in SQL and in Python ---------------------------------------------
 
@@ -117,13 +123,15 @@ def status_label(status: str) -> str:
 
 
 def require_org_kind(actor: Principal, kind: PostingKind) -> None:
+    require_standing(actor)
     if actor.org_kind not in kind.org_kinds:
         raise errors.Forbidden(f"您的机构类型不能发布{kind.label}")
 
 
 async def load_own(session: AsyncSession, actor: Principal, kind: PostingKind, posting_id: int,
                    *, for_update: bool = False) -> Any:
-    """A posting of the actor's organisation; anyone else's answers 404, never 403."""
+    """A posting of the actor's organisation; anyone else's answers 404, never 403. An organisation that
+    lost its standing gets none of its postings (their applicants are personal data)."""
     require_org_kind(actor, kind)
     obj = await session.get(kind.model, posting_id, with_for_update=for_update or None,
                             populate_existing=for_update or None)
@@ -146,9 +154,9 @@ def path_id(description: str) -> Any:
 
 def owned(kind: PostingKind, param: str, *, for_update: bool = False) -> Any:
     """A route dependency: the posting named by path parameter ``param``, of the caller's organisation
-    (a provider of one of the kind's organisation kinds), optionally locked for update."""
+    (a provider in standing of one of the kind's organisation kinds), optionally locked for update."""
 
-    async def dep(session: SessionDep, actor: Annotated[Principal, Depends(provider_principal)], **path: int) -> Any:
+    async def dep(session: SessionDep, actor: Annotated[Principal, Depends(active_provider)], **path: int) -> Any:
         return await load_own(session, actor, kind, path[param], for_update=for_update)
 
     params = [p for p in inspect.signature(dep).parameters.values() if p.kind is not p.VAR_KEYWORD]
@@ -179,3 +187,14 @@ def union(kinds: Sequence[PostingKind], where: Callable[[Any], Sequence[Any]] = 
         raise errors.UnknownPostingKind()
     stmt = parts[0] if len(parts) == 1 else union_all(*parts)
     return stmt.subquery("postings")
+
+
+async def took_part(session: AsyncSession, user_id: int, org_id: int) -> bool:
+    """Whether the person took part in any posting of the organisation, of every kind that registers
+    its ``interactions`` (one statement)."""
+    parts = [select(k.model.id).where(k.model.org_id == org_id, k.model.id.in_(k.interactions(user_id)))
+             for k in REGISTRY.values() if k.interactions]
+    if not parts:
+        return False
+    stmt = parts[0] if len(parts) == 1 else union_all(*parts)
+    return bool((await session.execute(select(stmt.exists()))).scalar())

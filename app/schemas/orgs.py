@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, StringConstraints, field_validator
 
 from app.schemas.common import Reason, StrictModel
 from app.validators import validate_credit_code
+from models.orgs import OrgKind, OrgRole, OrgStatus
 
-OrgKind = Literal["housing_operator", "employer", "incubator", "event_organizer", "volunteer_org", "counselling_center"]
 Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=64,
                                             pattern=r"^[A-Za-z0-9_.@-]+$")]
 Password = Annotated[str, StringConstraints(min_length=10, max_length=128)]
@@ -34,25 +34,25 @@ class OrgSignupIn(StrictModel):
 class MemberIn(StrictModel):
     username: Username
     password: Password
-    role: Literal["owner", "editor"] = "editor"
+    role: OrgRole = OrgRole.editor
 
 
 class MemberPublic(BaseModel):
     user_id: int
     username: str | None
-    role: str
+    role: OrgRole
     created_at: datetime
 
 
 class OrgPublic(BaseModel):
     id: int
     name: str
-    kind: str
+    kind: OrgKind
     credit_code: str
     contact_name: str
     contact_phone: str
     address: str | None
-    status: str
+    status: OrgStatus
     review_reason: str | None
     reviewed_at: datetime | None
     created_at: datetime
@@ -62,5 +62,7 @@ class OrgReviewIn(StrictModel):
     reason: Reason | None = None
 
 
-class OrgRejectIn(StrictModel):
+class OrgReasonIn(StrictModel):
+    """A decision of staff that needs its reason (reject, suspend, reinstate): the owners are told it."""
+
     reason: Reason

@@ -10,7 +10,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.context import request_id_var
 from app.deps import Principal
-from app.pagination import Page, decode_cursor, encode_cursor
+from app.kit.pagination import Key, Page, keyset
+from app.schemas.audit import AuditEntryPublic
 from models.audit import AuditEntry
 
 
@@ -52,11 +53,8 @@ async def search(
     until: datetime | None = None,
     cursor: str | None = None,
     limit: int = 50,
-) -> Page[AuditEntry]:
-    stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit + 1)
-    after = decode_cursor(cursor, "id")
-    if after:
-        stmt = stmt.where(AuditEntry.id < int(after["id"]))
+) -> Page[AuditEntryPublic]:
+    stmt = select(AuditEntry)
     for column, value in (
         (AuditEntry.actor_id, actor_id),
         (AuditEntry.org_id, org_id),
@@ -70,6 +68,5 @@ async def search(
         stmt = stmt.where(AuditEntry.at >= since)
     if until:
         stmt = stmt.where(AuditEntry.at < until)
-    rows = list((await session.execute(stmt)).scalars())
-    nxt = encode_cursor({"id": rows[limit - 1].id}) if len(rows) > limit else None
-    return Page(items=rows[:limit], next_cursor=nxt)
+    page = await keyset(session, stmt, [Key("id", AuditEntry.id, desc=True)], cursor=cursor, limit=limit, tag="audit")
+    return page.page(lambda r: AuditEntryPublic.model_validate(r[0], from_attributes=True))

@@ -209,7 +209,7 @@ async def _build_world(client: httpx.AsyncClient, factory: Any) -> World:
     from app.db import session_scope
     from app.demo import DEMO_PASSWORD, seed_demo
     from models.accounts import User
-    from models.orgs import ORG_KINDS
+    from models.orgs import OrgKind
 
     notes: list[str] = []
     async with session_scope() as session:
@@ -231,13 +231,13 @@ async def _build_world(client: httpx.AsyncClient, factory: Any) -> World:
         headers["youth"] = _bearer(r.json())
         for role, username in (("moderator", "moderator"), ("admin", "admin")):
             headers[role] = await _login(client, username, DEMO_PASSWORD)
-        for kind in ORG_KINDS:
+        for kind in OrgKind:
             headers[f"provider:{kind}"] = await _login(client, f"{kind.split('_')[0]}_owner", DEMO_PASSWORD)
     else:
         headers["youth"] = (await factory.youth(profile=True)).headers
         headers["moderator"] = (await factory.staff("moderator")).headers
         headers["admin"] = (await factory.staff("admin")).headers
-        for kind in ORG_KINDS:
+        for kind in OrgKind:
             headers[f"provider:{kind}"] = (await factory.provider(kind)).headers
     return World(headers=headers, seeded=seeded, notes=notes)
 

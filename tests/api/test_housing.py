@@ -722,20 +722,6 @@ async def test_verify_lottery_command_recomputes_from_a_file_and_from_the_databa
 # --- reports, privacy, audit -------------------------------------------------------------------------------
 
 
-async def test_reports_from_five_distinct_people_hide_a_project(client, factory):
-    _, project = await published(client, factory)
-    reporters = await bulk_youth(5)
-    body = {"target_kind": "housing_project", "target_id": project["id"], "reason_code": "false_info"}
-    for person in reporters[:4]:
-        r = await client.post(f"{API}/reports", json=body, headers=person.headers)
-        assert r.status_code == 201, r.text
-    await client.post(f"{API}/reports", json=body, headers=reporters[0].headers)  # the same person again
-    assert (await client.get(f"{API}/housing/projects/{project['id']}")).status_code == 200
-    assert (await client.post(f"{API}/reports", json=body, headers=reporters[4].headers)).status_code == 201
-    assert (await client.get(f"{API}/housing/projects/{project['id']}")).status_code == 404
-    assert (await search(client, q=project["name"]))["items"] == []
-
-
 async def test_the_csv_export_masks_id_and_phone_numbers_and_is_audited(client, factory):
     from app import crypto
     from app.db import session_scope

@@ -77,7 +77,7 @@ async def test_owner_adds_editor_and_editor_cannot_add(client, factory):
     r = await client.post("/api/v1/provider/org/members",
                           json={"username": unique("ed"), "password": "editor-password-1"}, headers=editor.headers)
     assert r.status_code == 403 and r.json()["code"] == "NOT_ORG_OWNER"
-    names = [m["username"] for m in (await client.get("/api/v1/provider/org/members", headers=owner.headers)).json()]
+    names = [m["username"] for m in (await client.get("/api/v1/provider/org/members", headers=owner.headers)).json()["items"]]
     assert editor_name in names
 
 

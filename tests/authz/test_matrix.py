@@ -74,7 +74,11 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("GET", "/api/v1/staff/orgs"): ("platform", STAFF, None),
     ("GET", "/api/v1/staff/orgs/{org_id}"): ("platform", STAFF, None),
     ("POST", "/api/v1/staff/orgs/{org_id}/verify"): ("platform", STAFF, lambda w: {}),
+    ("POST", "/api/v1/staff/orgs/{org_id}/suspend"): ("platform", STAFF, lambda w: {"reason": "经核查存在违规行为"}),
+    ("POST", "/api/v1/staff/orgs/{org_id}/reinstate"): ("platform", STAFF, lambda w: {"reason": "整改完成，恢复使用"}),
     ("POST", "/api/v1/staff/orgs/{org_id}/reject"): ("platform", STAFF, lambda w: {"reason": "资料不全，请补充"}),
+    # Owners remove their own members; another organisation's member does not exist for them.
+    ("DELETE", "/api/v1/provider/org/members/{member_id}"): ("platform", PROVIDER_OWN, None),
     # moderation
     ("GET", "/api/v1/staff/reviews"): ("platform", STAFF, None),
     ("GET", "/api/v1/staff/reviews/{kind}/{posting_id}"): ("housing", STAFF, None),

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.conftest import Actor, Factory, make_credit_code, unique
+from tests.factories import account
 
 API = "/api/v1"
 
@@ -112,13 +113,14 @@ async def build(client: Any) -> World:
                                 json={"status": "no_show"}, headers=c.headers))
     w.ids.update(risk_booking_id=risky["id"], struck_booking_id=struck)
 
-    # platform: an organisation waiting for verification, a report
+    # platform: an organisation waiting for verification, a report, an editor of the platform owner's organisation
     signup = {"name": "待审核机构", "kind": "employer", "credit_code": make_credit_code(), "contact_name": "李",
               "contact_phone": "0871-1234567", "owner_username": unique("pend"), "owner_password": "pending-pass-123"}
     org = await _ok(await client.post(f"{API}/provider/signup", json=signup), 201)
     report = await _ok(await client.post(f"{API}/reports", json={"target_kind": "event", "target_id": ev["id"],
                                                                  "reason_code": "spam"}, headers=other.headers), 201)
-    w.ids.update(org_id=org["id"], report_id=report["id"])
+    editor = await account("provider", org_id=w.owners["platform"].org_id, org_role="editor")
+    w.ids.update(org_id=org["id"], report_id=report["id"], member_id=editor.user_id)
     return w
 
 

@@ -25,6 +25,7 @@ KIND = postings.register(PostingKind(
     kind="counsellor", model=Counsellor, org_kinds=("counselling_center",), title_field="display_name",
     # The photo is checked and re-reviewed like text: a new picture is new public content.
     text_fields=("display_name", "qualifications", "introduction", "languages", "photo_url"), label="咨询师",
+    interactions=lambda user_id: select(CounsellingBooking.counsellor_id).where(CounsellingBooking.user_id == user_id),
 ))
 
 # A slot's one place: taken only while the slot is open (withdrawn slots take nobody).

@@ -19,6 +19,7 @@ from models.orgs import Organisation
 KIND = postings.register(PostingKind(
     kind="event", model=Event, org_kinds=("event_organizer",), title_field="title",
     text_fields=("title", "description", "venue_name", "venue_address"), label="活动", shown_after_close=True,
+    interactions=lambda user_id: select(EventRegistration.event_id).where(EventRegistration.user_id == user_id),
 ))
 
 R = EventRegistration

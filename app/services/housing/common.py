@@ -33,6 +33,8 @@ KIND = postings.register(PostingKind(
     kind="housing_project", model=HousingProject, org_kinds=("housing_operator",), title_field="name",
     text_fields=("name", "description", "address", "metro_station", "amenities", "photo_urls"),
     label="住房项目", shown_after_close=True,
+    # Who applied (a report from an applicant carries weight: app.services.moderation.reports).
+    interactions=lambda user_id: select(HousingApplication.project_id).where(HousingApplication.user_id == user_id),
 ))
 
 P = HousingProject

@@ -15,7 +15,7 @@ from app.config import get_settings
 from app.db import session_scope
 from app.deps import Principal
 from app.kit.dialect import insert_for, is_postgres
-from app.pagination import Page, decode_cursor, encode_cursor
+from app.kit.pagination import Key, Page, keyset
 from app.schemas.notifications import NotificationPublic
 from app.validators import SHANGHAI
 from app.wechat import get_wechat_client
@@ -42,17 +42,12 @@ def notify_many(session: AsyncSession, *, user_ids: list[int], kind: str, title:
 
 async def inbox(session: AsyncSession, *, actor: Principal, unread_only: bool, cursor: str | None, limit: int
                 ) -> Page[NotificationPublic]:
-    stmt = (select(Notification).where(Notification.user_id == actor.user_id)
-            .order_by(Notification.id.desc()).limit(limit + 1))
-    after = decode_cursor(cursor, "id")
-    if after:
-        stmt = stmt.where(Notification.id < int(after["id"]))
+    stmt = select(Notification).where(Notification.user_id == actor.user_id)
     if unread_only:
         stmt = stmt.where(Notification.read_at.is_(None))
-    rows = list((await session.execute(stmt)).scalars())
-    nxt = encode_cursor({"id": rows[limit - 1].id}) if len(rows) > limit else None
-    return Page(items=[NotificationPublic.model_validate(n, from_attributes=True) for n in rows[:limit]],
-                next_cursor=nxt)
+    page = await keyset(session, stmt, [Key("id", Notification.id, desc=True)], cursor=cursor, limit=limit,
+                        tag="inbox")
+    return page.page(lambda r: NotificationPublic.model_validate(r[0], from_attributes=True))
 
 
 async def mark_read(session: AsyncSession, *, actor: Principal, up_to_id: int | None) -> None:
