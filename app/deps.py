@@ -60,12 +60,17 @@ class Principal:
         return self.role == "youth"
 
     @property
-    def is_provider(self) -> bool:
+    def is_member(self) -> bool:
+        """Belongs to an organisation, whatever the organisation's standing."""
         return self.role == "provider" and self.org_id is not None
 
     @property
+    def is_provider(self) -> bool:
+        """Acts for an organisation in standing: staff have not rejected or suspended it."""
+        return self.is_member and self.org_in_standing
+
+    @property
     def org_in_standing(self) -> bool:
-        """False once staff rejected or suspended the caller's organisation."""
         return self.org_status not in LOST_STANDING
 
 
@@ -131,15 +136,6 @@ async def youth_principal(principal: Annotated[Principal, Depends(current_princi
     return principal
 
 
-async def provider_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-    """Any provider, also of an organisation that lost its standing: only for what such an organisation
-    keeps (its own record and members, its postings' review state). Everything else uses
-    ``active_provider`` or ``provider_of``."""
-    if not principal.is_provider:
-        raise errors.Forbidden("该功能仅对服务机构开放")
-    return principal
-
-
 def require_standing(principal: Principal) -> None:
     """A rejected or suspended organisation reads nothing personal and changes nothing."""
     if principal.org_status == OrgStatus.suspended:
@@ -148,9 +144,23 @@ def require_standing(principal: Principal) -> None:
         raise errors.OrgRejected()
 
 
-async def active_provider(principal: Annotated[Principal, Depends(provider_principal)]) -> Principal:
-    """A provider whose organisation has not lost its standing (pending or verified)."""
-    require_standing(principal)
+async def member_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    """A member of an organisation, also of one that lost its standing: only for what such an
+    organisation keeps (its own record and members, its postings' review state)."""
+    if not principal.is_member:
+        raise errors.Forbidden("该功能仅对服务机构开放")
+    return principal
+
+
+async def provider_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    """A provider acting for an organisation in standing (pending or verified). Every service's provider
+    routes stand on this (directly, through ``provider_of`` or ``postings.owned``); a rejected or
+    suspended organisation gets ORG_REJECTED / ORG_SUSPENDED, and service code that checks
+    ``is_provider`` itself refuses it too."""
+    if principal.is_member:
+        require_standing(principal)
+    if not principal.is_provider:
+        raise errors.Forbidden("该功能仅对服务机构开放")
     return principal
 
 
@@ -164,7 +174,7 @@ def provider_of(*kinds: str):
     """A provider whose organisation is one of ``kinds``, pending or verified (a rejected or suspended
     one is refused: every service's provider routes stand on this or on ``postings.owned``)."""
 
-    async def dep(principal: Annotated[Principal, Depends(active_provider)]) -> Principal:
+    async def dep(principal: Annotated[Principal, Depends(provider_principal)]) -> Principal:
         if principal.org_kind not in kinds:
             raise errors.Forbidden("您的机构类型不能使用该功能")
         return principal
@@ -176,7 +186,7 @@ OptionalUser = Annotated[Principal | None, Depends(optional_principal)]
 CurrentUser = Annotated[Principal, Depends(current_principal)]
 YouthUser = Annotated[Principal, Depends(youth_principal)]
 ProviderUser = Annotated[Principal, Depends(provider_principal)]
-ActiveProvider = Annotated[Principal, Depends(active_provider)]
+OrgMemberUser = Annotated[Principal, Depends(member_principal)]
 StaffUser = Annotated[Principal, Depends(staff_principal)]
 
 

@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.deps import ActiveProvider, CurrentUser, ProviderUser, SessionDep, StaffUser
+from app.deps import CurrentUser, OrgMemberUser, ProviderUser, SessionDep, StaffUser
 from app.kit.pagination import MAX_LIMIT, Page
 from app.kit.postings import path_id
 from app.schemas.moderation import (
@@ -94,7 +94,7 @@ async def resolve_report(report_id: path_id("举报编号"), body: ReportResolve
 @router.get("/api/v1/provider/postings", response_model=Page[ReviewItem],
             summary="The organisation's postings of every kind, with their review state")
 async def provider_postings(
-    user: ProviderUser, session: SessionDep, kind: Annotated[str | None, Query(max_length=40)] = None,
+    user: OrgMemberUser, session: SessionDep, kind: Annotated[str | None, Query(max_length=40)] = None,
     status: PostingStatus | None = None, cursor: Cursor = None, limit: Limit = 20,
 ) -> Page[ReviewItem]:
     return await moderation.provider_postings(session, actor=user, kind=kind, status=status, cursor=cursor,
@@ -103,13 +103,13 @@ async def provider_postings(
 
 @router.post("/api/v1/provider/postings/{kind}/{posting_id}/submit", response_model=ReviewItem,
              summary="Submit a draft (or a rejected or closed posting) for review")
-async def provider_submit(kind: str, posting_id: PostingId, user: ActiveProvider, session: SessionDep
+async def provider_submit(kind: str, posting_id: PostingId, user: ProviderUser, session: SessionDep
                           ) -> ReviewItem:
     return await moderation.provider_submit(session, actor=user, kind=kind, posting_id=posting_id)
 
 
 @router.post("/api/v1/provider/postings/{kind}/{posting_id}/close", response_model=ReviewItem,
              summary="Close a published posting")
-async def provider_close(kind: str, posting_id: PostingId, user: ActiveProvider, session: SessionDep
+async def provider_close(kind: str, posting_id: PostingId, user: ProviderUser, session: SessionDep
                          ) -> ReviewItem:
     return await moderation.provider_close(session, actor=user, kind=kind, posting_id=posting_id)

@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.deps import ActiveProvider, ProviderUser, SessionDep, StaffUser
+from app.deps import OrgMemberUser, ProviderUser, SessionDep, StaffUser
 from app.kit.pagination import MAX_LIMIT, Page
 from app.kit.postings import path_id
 from app.schemas.orgs import MemberIn, MemberPublic, OrgPublic, OrgReasonIn, OrgReviewIn, OrgSignupIn
@@ -24,25 +24,25 @@ async def signup(body: OrgSignupIn, session: SessionDep) -> OrgPublic:
 
 @router.get("/api/v1/provider/org", response_model=OrgPublic,
             summary="The caller's organisation (also when rejected or suspended, with the reason)")
-async def my_org(user: ProviderUser, session: SessionDep) -> OrgPublic:
+async def my_org(user: OrgMemberUser, session: SessionDep) -> OrgPublic:
     return await orgs.get_own(session, actor=user)
 
 
 @router.get("/api/v1/provider/org/members", response_model=Page[MemberPublic])
-async def members(user: ProviderUser, session: SessionDep, cursor: Cursor = None, limit: Limit = 50
+async def members(user: OrgMemberUser, session: SessionDep, cursor: Cursor = None, limit: Limit = 50
                   ) -> Page[MemberPublic]:
     return await orgs.list_members(session, actor=user, cursor=cursor, limit=limit)
 
 
 @router.post("/api/v1/provider/org/members", response_model=MemberPublic, status_code=status.HTTP_201_CREATED,
              summary="An owner adds a member (not while the organisation is rejected or suspended)")
-async def add_member(body: MemberIn, user: ActiveProvider, session: SessionDep) -> MemberPublic:
+async def add_member(body: MemberIn, user: ProviderUser, session: SessionDep) -> MemberPublic:
     return await orgs.add_member(session, actor=user, data=body)
 
 
 @router.delete("/api/v1/provider/org/members/{member_id}", status_code=status.HTTP_204_NO_CONTENT,
                summary="An owner removes a member: the account is closed (never the last owner)")
-async def remove_member(member_id: path_id("成员的用户编号"), user: ProviderUser, session: SessionDep) -> None:
+async def remove_member(member_id: path_id("成员的用户编号"), user: OrgMemberUser, session: SessionDep) -> None:
     await orgs.remove_member(session, actor=user, user_id=member_id)
 
 
