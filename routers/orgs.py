@@ -5,7 +5,15 @@ from fastapi import APIRouter, Query, status
 from app.deps import OrgMemberUser, ProviderUser, SessionDep, StaffUser
 from app.kit.pagination import MAX_LIMIT, Page
 from app.kit.postings import path_id
-from app.schemas.orgs import MemberIn, MemberPublic, OrgPublic, OrgReasonIn, OrgReviewIn, OrgSignupIn
+from app.schemas.orgs import (
+    MemberIn,
+    MemberPublic,
+    OrgDecision,
+    OrgPublic,
+    OrgReasonIn,
+    OrgReviewIn,
+    OrgSignupIn,
+)
 from app.services import orgs
 from models.orgs import OrgKind, OrgStatus
 
@@ -59,22 +67,22 @@ async def staff_get(org_id: OrgId, user: StaffUser, session: SessionDep) -> OrgP
 
 @router.post("/api/v1/staff/orgs/{org_id}/verify", response_model=OrgPublic)
 async def verify(org_id: OrgId, user: StaffUser, session: SessionDep, body: OrgReviewIn | None = None) -> OrgPublic:
-    return await orgs.decide(session, actor=user, org_id=org_id, decision="verify",
+    return await orgs.decide(session, actor=user, org_id=org_id, decision=OrgDecision.verify,
                              reason=body.reason if body else None)
 
 
 @router.post("/api/v1/staff/orgs/{org_id}/reject", response_model=OrgPublic)
 async def reject(org_id: OrgId, body: OrgReasonIn, user: StaffUser, session: SessionDep) -> OrgPublic:
-    return await orgs.decide(session, actor=user, org_id=org_id, decision="reject", reason=body.reason)
+    return await orgs.decide(session, actor=user, org_id=org_id, decision=OrgDecision.reject, reason=body.reason)
 
 
 @router.post("/api/v1/staff/orgs/{org_id}/suspend", response_model=OrgPublic,
              summary="Suspend a verified organisation: it keeps nothing but its own record until reinstated")
 async def suspend(org_id: OrgId, body: OrgReasonIn, user: StaffUser, session: SessionDep) -> OrgPublic:
-    return await orgs.decide(session, actor=user, org_id=org_id, decision="suspend", reason=body.reason)
+    return await orgs.decide(session, actor=user, org_id=org_id, decision=OrgDecision.suspend, reason=body.reason)
 
 
 @router.post("/api/v1/staff/orgs/{org_id}/reinstate", response_model=OrgPublic,
              summary="Lift a suspension (the organisation is verified again)")
 async def reinstate(org_id: OrgId, body: OrgReasonIn, user: StaffUser, session: SessionDep) -> OrgPublic:
-    return await orgs.decide(session, actor=user, org_id=org_id, decision="reinstate", reason=body.reason)
+    return await orgs.decide(session, actor=user, org_id=org_id, decision=OrgDecision.reinstate, reason=body.reason)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, StringConstraints, field_validator
@@ -56,6 +57,13 @@ class OrgPublic(BaseModel):
     review_reason: str | None
     reviewed_at: datetime | None
     created_at: datetime
+
+
+class OrgDecision(StrEnum):
+    verify = "verify"
+    reject = "reject"
+    suspend = "suspend"
+    reinstate = "reinstate"
 
 
 class OrgReviewIn(StrictModel):

@@ -80,6 +80,9 @@ async def test_reporters_with_standing_queue_a_posting_as_urgent_and_it_stays_on
     assert r.status_code == 200, r.text
     people = await seasoned(2)
     await report_all(client, people[:1], report_body(project))
+    # the same person again is the same report
+    r = await client.post(f"{API}/reports", json=report_body(project, "fraud"), headers=people[0].headers)
+    assert r.status_code == 201 and r.json()["reason_code"] == "false_info"
     assert project["id"] not in [i["id"] for i in await queue(client, staff)]
     await report_all(client, people[1:], report_body(project))
     items = await queue(client, staff)  # the default view: what needs review
@@ -227,6 +230,28 @@ async def test_the_review_screen_shows_the_posting_as_young_people_will(client, 
     monkeypatch.setitem(postings.REGISTRY, "housing_project", dataclasses.replace(kind, public_view=public_view))
     shown = (await client.get(f"{REVIEWS}/housing_project/{project['id']}", headers=staff.headers)).json()
     assert shown["public_view"] == {"heading": f"公开页：{project['name']}"}
+
+
+async def test_the_review_queue_refuses_a_cursor_whose_values_were_swapped(client, factory):
+    """A real cursor with its posting kind swapped for a number once reached a str/int comparison (500)."""
+    import base64
+    import json
+
+    owner = None
+    for _ in range(2):
+        owner, posting = await draft(client, "housing_project", owner)
+        await client.post(f"{API}/provider/postings/housing_project/{posting['id']}/submit", headers=owner.headers)
+    staff = await factory.reviewer()
+    page = (await client.get(REVIEWS, params={"limit": 1}, headers=staff.headers)).json()
+    payload = json.loads(base64.urlsafe_b64decode(page["next_cursor"] + "=" * (-len(page["next_cursor"]) % 4)))
+    for i, bad in ((0, "x"), (1, 5), (2, 5), (2, None), (3, 1.5)):
+        values = list(payload["v"])
+        values[i] = bad
+        raw = json.dumps({"o": payload["o"], "v": values}).encode()
+        cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        r = await client.get(REVIEWS, params={"cursor": cursor}, headers=staff.headers)
+        assert r.status_code == 400 and r.json()["code"] == "INVALID_CURSOR", (i, bad, r.text)
+    assert (await client.get(REVIEWS, params={"cursor": page["next_cursor"]}, headers=staff.headers)).status_code == 200
 
 
 async def test_the_review_queue_filters_by_organisation(client, factory):

@@ -18,7 +18,7 @@ _CASES = ReportCase.__table__
 async def count(session: AsyncSession, *, target_kind: str, target_id: int, hiding: bool, now: datetime) -> bool:
     """Count one more report with standing on the target (an atomic increment: concurrent reports each
     see their own count, so a threshold is never skipped); mark the case urgent once it reaches the
-    urgent threshold. Returns whether the target must now be hidden."""
+    urgent threshold or must be hidden. Returns whether the target must now be hidden."""
     stmt = insert_for(session)(ReportCase).values(target_kind=target_kind, target_id=target_id, standing=1,
                                                    hiding=int(hiding), updated_at=now)
     stmt = stmt.on_conflict_do_update(
@@ -27,11 +27,12 @@ async def count(session: AsyncSession, *, target_kind: str, target_id: int, hidi
     ).returning(_CASES.c.standing, _CASES.c.hiding, _CASES.c.urgent_since)
     row = (await session.execute(stmt)).one()
     policy = settings()
-    if row.standing >= policy.moderation_report_urgent_threshold and row.urgent_since is None:
+    hide = row.hiding >= policy.moderation_report_hide_threshold
+    if row.urgent_since is None and (hide or row.standing >= policy.moderation_report_urgent_threshold):
         await session.execute(update(ReportCase).where(
             ReportCase.target_kind == target_kind, ReportCase.target_id == target_id,
             ReportCase.urgent_since.is_(None)).values(urgent_since=now))
-    return row.hiding >= policy.moderation_report_hide_threshold
+    return hide
 
 
 async def settle(session: AsyncSession, *, target_kind: str, target_id: int, resolution: ReportResolution,

@@ -15,9 +15,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock, crypto
 from app.deps import Principal, require_standing
-from app.errors import Conflict, NotFound, UsernameTaken, ValidationFailed
+from app.errors import Conflict, NotFound, UsernameTaken
 from app.kit.pagination import Key, Page, keyset
-from app.schemas.orgs import MemberIn, MemberPublic, OrgPublic, OrgSignupIn
+from app.schemas.orgs import MemberIn, MemberPublic, OrgDecision, OrgPublic, OrgSignupIn
 from app.services import audit
 from app.services.notifications.catalogue import define, notify_many
 from app.services.orgs.errors import CreditCodeTaken, LastOwner, NotOrgOwner, OrgStateInvalid
@@ -171,16 +171,16 @@ async def staff_get(session: AsyncSession, *, org_id: int) -> OrgPublic:
 
 # Which decision moves an organisation from which states, and what it is called.
 _DECISIONS = {
-    "verify": ((OrgStatus.pending, OrgStatus.rejected), OrgStatus.verified, ORG_VERIFIED),
-    "reject": ((OrgStatus.pending, OrgStatus.verified), OrgStatus.rejected, ORG_REJECTED),
-    "suspend": ((OrgStatus.verified,), OrgStatus.suspended, ORG_SUSPENDED),
-    "reinstate": ((OrgStatus.suspended,), OrgStatus.verified, ORG_REINSTATED),
+    OrgDecision.verify: ((OrgStatus.pending, OrgStatus.rejected), OrgStatus.verified, ORG_VERIFIED),
+    OrgDecision.reject: ((OrgStatus.pending, OrgStatus.verified), OrgStatus.rejected, ORG_REJECTED),
+    OrgDecision.suspend: ((OrgStatus.verified,), OrgStatus.suspended, ORG_SUSPENDED),
+    OrgDecision.reinstate: ((OrgStatus.suspended,), OrgStatus.verified, ORG_REINSTATED),
 }
 _STATUS_LABELS = {OrgStatus.pending: "待审核", OrgStatus.verified: "已认证", OrgStatus.rejected: "未通过",
                   OrgStatus.suspended: "已暂停"}
 
 
-async def decide(session: AsyncSession, *, actor: Principal, org_id: int, decision: str, reason: str | None
+async def decide(session: AsyncSession, *, actor: Principal, org_id: int, decision: OrgDecision, reason: str | None
                  ) -> OrgPublic:
     """Staff verify, reject, suspend or reinstate an organisation. The same decision again answers the
     organisation as it is (a retry, or two staff members agreeing); any other move is refused."""
@@ -192,17 +192,13 @@ async def decide(session: AsyncSession, *, actor: Principal, org_id: int, decisi
         return to_public(org)
     if org.status not in sources:
         raise OrgStateInvalid(f"机构当前状态为「{_STATUS_LABELS.get(org.status, org.status)}」，不能执行此操作")
-    if decision == "reject" and org.status == OrgStatus.verified and not reason:
-        raise ValidationFailed(fields={"reason": "请填写原因"})
     now = clock.now()
     org.status = target
     org.review_reason = reason
     org.reviewed_by = actor.user_id
     org.reviewed_at = now
     await session.flush()
-    params = {"org": org.name, "at": now}
-    if notice is not ORG_VERIFIED:
-        params["reason"] = reason or "（未说明）"
+    params = {"org": org.name, "at": now, **({} if notice is ORG_VERIFIED else {"reason": reason})}
     notify_many(session, notice, await owner_ids(session, org.id), data={"org_id": org.id}, **params)
     await audit.record(session, actor=actor, action=f"org.{decision}", target_kind=AuditTarget.organisation,
                        target_id=org.id, org_id=org.id, reason=reason)
