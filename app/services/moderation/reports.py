@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock, errors
-from app.deps import Principal
+from app.deps import STAFF_ROLES, Principal
 from app.kit.pagination import Key, Page, keyset
 from app.kit.postings import REGISTRY, PostingKind, get_kind, took_part
 from app.schemas.moderation import ReportDecisionPublic, ReportIn, ReportPublic, StaffReport
@@ -49,7 +49,6 @@ RESOLUTIONS = {ReportAction.dismiss: ReportResolution.dismissed, ReportAction.ta
                ReportAction.suspend_user: ReportResolution.user_suspended}
 RESOLUTION_LABELS = {ReportResolution.dismissed: "驳回", ReportResolution.taken_down: "下架",
                      ReportResolution.user_suspended: "停用账号"}
-STAFF_ROLES = ("moderator", "admin")
 
 
 async def report(session: AsyncSession, *, actor: Principal, data: ReportIn) -> ReportPublic:
