@@ -28,7 +28,7 @@ class PostingStatus(StrEnum):
 
 class PostingFields(SQLModel):
     org_id: int = Field(foreign_key="organisations.id", index=True)
-    status: str = Field(default="draft", max_length=16, index=True)
+    status: str = Field(default=PostingStatus.draft, max_length=16, index=True)  # PostingStatus
     # Set when the automatic content check asked for a human look ("review"), shown in the queue.
     review_flag: str | None = Field(default=None, max_length=64)
     # Reason of the last rejection or take-down; the provider sees it.
