@@ -99,6 +99,7 @@ UsernameTaken = define("USERNAME_TAKEN", 409, "用户名已被使用")
 OrgNotVerified = define("ORG_NOT_VERIFIED", 403, "机构尚未通过审核，暂不能进行此操作")
 OrgSuspended = define("ORG_SUSPENDED", 403, "机构已被暂停使用，暂不能进行此操作，如有疑问请联系团委工作人员")
 OrgRejected = define("ORG_REJECTED", 403, "机构未通过审核，暂不能进行此操作，如有疑问请联系团委工作人员")
+NotOrgOwner = define("NOT_ORG_OWNER", 403, "只有机构负责人可以进行此操作")  # services check org roles too
 
 # --- shared publishing workflow (app.kit.postings, app.services.moderation) -------------------------
 ContentRejected = define("CONTENT_REJECTED", 422, "内容未通过安全检查，请修改后再提交")

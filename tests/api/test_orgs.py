@@ -191,6 +191,10 @@ async def test_a_suspended_organisation_reads_no_personal_data_in_any_service(cl
                           json={"unit_type_id": project["unit_types"][0]["id"]}, headers=people[0].headers)
     assert r.status_code == 201, r.text
     centre, counsellor = await published(client, "counsellor")
+    # The intake is the care team's: the owner reads it as the centre's duty.
+    r = await client.patch(f"{API}/provider/counselling/centre", json={"duty_user_ids": [centre.user_id]},
+                           headers=centre.headers)
+    assert r.status_code == 200, r.text
     slot = await client.post(f"{API}/provider/counselling/counsellors/{counsellor['id']}/slots",
                              json={"starts_at": (now() + timedelta(days=4)).isoformat()}, headers=centre.headers)
     assert slot.status_code == 201, slot.text

@@ -15,12 +15,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock, crypto
 from app.deps import Principal, require_standing
-from app.errors import Conflict, NotFound, UsernameTaken
+from app.errors import Conflict, NotFound, NotOrgOwner, UsernameTaken
 from app.kit.pagination import Key, Page, keyset
 from app.schemas.orgs import MemberIn, MemberPublic, OrgDecision, OrgPublic, OrgSignupIn
 from app.services import audit
 from app.services.notifications.catalogue import define, notify_many
-from app.services.orgs.errors import CreditCodeTaken, LastOwner, NotOrgOwner, OrgStateInvalid
+from app.services.orgs.errors import CreditCodeTaken, LastOwner, OrgStateInvalid
 from models.accounts import RefreshToken, User
 from models.audit import AuditTarget
 from models.orgs import Organisation, OrgMember, OrgRole, OrgStatus
