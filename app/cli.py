@@ -189,7 +189,6 @@ def _register_service_commands() -> None:
     from app import cli_housing
 
     app.command("verify-lottery")(cli_housing.verify_lottery)
-    app.command("housing-expire-offers")(cli_housing.expire_offers)
 
 
 _register_service_commands()

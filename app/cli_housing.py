@@ -2,16 +2,13 @@
 
     from app import cli_housing
     app.command("verify-lottery")(cli_housing.verify_lottery)
-    app.command("housing-expire-offers")(cli_housing.expire_offers)
 
 ``verify-lottery`` recomputes a published lottery from its frozen list and seed: from the database
 (``--project-id``), from a saved copy of ``GET /api/v1/housing/projects/{id}/lottery`` (``--file``, ``-``
 for standard input) or straight from a running server (``--url``). Exit status 0: valid; 1: the
 published data do not verify; 2: it could not be read.
 
-``housing-expire-offers`` passes offers not accepted in time to the next applicants; run it from a
-periodic job (e.g. every 5 minutes). The API also does it lazily, so a late job never shows anyone
-a stale offer.
+Offers not accepted in time are passed on by the sweeper (``youth sweep``, job ``housing.expire_offers``).
 """
 
 from __future__ import annotations
@@ -88,10 +85,10 @@ def verify_lottery(
         typer.echo(f"seed: {data['seed']!r} ({data.get('seed_source') or 'source not given'})")
     if data.get("order"):
         recomputed = lottery_order(data["seed"], entries) if data.get("seed") else []
-        units = data.get("units_available")
         typer.echo(f"round {data.get('round')}, order (first 10 of {len(recomputed)}): {', '.join(recomputed[:10])}")
-        if units is not None:
-            typer.echo(f"units available: {units}")
+        for u in data.get("unit_types") or []:
+            typer.echo(f"unit type {u.get('unit_type_id')} ({u.get('layout_label') or u.get('layout')}): "
+                       f"{u.get('available_units')} available, {u.get('entries')} entries")
     else:
         typer.echo("not drawn yet: only the frozen list was checked")
     if problems:
@@ -100,22 +97,3 @@ def verify_lottery(
         raise typer.Exit(1)
     typer.echo("OK: the list hash and the draw order match the published data")
 
-
-def expire_offers() -> None:
-    """Pass housing offers not accepted in time to the next applicants."""
-    from app.db import dispose_engine, session_scope
-    from app.services import housing
-
-    async def go() -> int:
-        total = 0
-        try:
-            while True:  # one transaction per batch keeps the project locks short
-                async with session_scope() as session:
-                    n = await housing.expire_offers(session, max_projects=50)
-                total += n
-                if n == 0:
-                    return total
-        finally:
-            await dispose_engine()
-
-    typer.echo(f"{asyncio.run(go())} offer(s) expired and passed on")

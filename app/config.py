@@ -95,9 +95,6 @@ class Settings(BaseSettings):
     event_signup_gate: int = 4
     event_check_in_opens_minutes: int = 120
 
-    # Housing (春城青居): an offer not accepted within this many hours passes to the next applicant.
-    housing_offer_expiry_hours: int = 72
-    housing_max_active_applications: int = 3
 
     # Working days (app.kit.time): Monday to Friday, less these public holidays, plus these make-up
     # working days (调休) that fall on a weekend. Set them from the State Council's yearly notice.

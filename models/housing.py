@@ -9,6 +9,7 @@ them in step whenever unit types or allocations change.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,8 +18,38 @@ from sqlmodel import Field, SQLModel
 from models.base import UTCDateTime, utcnow
 from models.moderation import PostingFields
 
+
+class Allocation(StrEnum):
+    first_come = "first_come"  # offers in submission order while units remain
+    lottery = "lottery"  # offers in the order of the verifiable draw
+
+
+class ApplicationStatus(StrEnum):
+    """submitted → eligible | ineligible (the provider's review; a decision can be corrected);
+    eligible → offered (a unit is reserved) → accepted | declined | expired (not answered in time) |
+    revoked (the provider withdrew the offer); withdrawn by the applicant at any time before accepting.
+    The lottery page shows each entry's outcome with these same names."""
+
+    submitted = "submitted"
+    eligible = "eligible"
+    ineligible = "ineligible"
+    offered = "offered"
+    accepted = "accepted"
+    declined = "declined"
+    expired = "expired"
+    withdrawn = "withdrawn"
+    revoked = "revoked"
+
+
+class LotteryStatus(StrEnum):
+    frozen = "frozen"  # the eligible list and its hash are public
+    seeded = "seeded"  # the announced seed is recorded
+    drawn = "drawn"
+
+
 # An application holds a place (and counts towards the per-person limit) in these states.
-ACTIVE_APPLICATION_STATUSES = ("submitted", "eligible", "offered", "accepted")
+ACTIVE_APPLICATION_STATUSES = (ApplicationStatus.submitted, ApplicationStatus.eligible, ApplicationStatus.offered,
+                               ApplicationStatus.accepted)
 _ACTIVE_SQL = "status IN ('submitted', 'eligible', 'offered', 'accepted')"
 
 
@@ -46,7 +77,7 @@ class HousingProject(PostingFields, table=True):
     amenities: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     photo_urls: list[str] = Field(default_factory=list, sa_type=sa.JSON)
 
-    allocation: str = Field(default="first_come", max_length=16)  # first_come | lottery
+    allocation: str = Field(default=Allocation.first_come, max_length=16)  # an Allocation
     applications_close_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Set when the provider closes intake (always at a lottery freeze); no new applications after.
     intake_closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -107,7 +138,7 @@ class HousingApplication(SQLModel, table=True):
     project_id: int = Field(foreign_key="housing_projects.id", ondelete="CASCADE")
     unit_type_id: int = Field(foreign_key="housing_unit_types.id")
     user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
-    status: str = Field(default="submitted", max_length=16)
+    status: str = Field(default=ApplicationStatus.submitted, max_length=16)  # an ApplicationStatus
     status_reason: str | None = Field(default=None, max_length=500)
     draw_position: int | None = None  # 1-based place in the lottery order
     submitted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -149,7 +180,7 @@ class HousingLottery(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="housing_projects.id", unique=True, ondelete="CASCADE")
-    status: str = Field(default="frozen", max_length=16)  # frozen | seeded | drawn
+    status: str = Field(default=LotteryStatus.frozen, max_length=16)  # a LotteryStatus
     entries: list[str] = Field(default_factory=list, sa_type=sa.JSON)  # application numbers, sorted
     list_sha256: str = Field(max_length=64)
     frozen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -2,16 +2,18 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, status
+from fastapi.responses import StreamingResponse
 
 from app.config import KUNMING_DISTRICTS
 from app.deps import OptionalUser, Principal, SessionDep, StaffUser, YouthUser, provider_of
 from app.idempotency import IdempotencyDep
+from app.kit import csv
+from app.kit.pagination import MAX_LIMIT, Page
 from app.kit.ratelimit import limit
-from app.pagination import MAX_LIMIT, Page
 from app.schemas.housing import (
-    ApplicationStatus,
     ApplyIn,
+    CorrectionIn,
     DecisionIn,
     EligibilityCheck,
     FavouriteState,
@@ -29,8 +31,11 @@ from app.schemas.housing import (
     UnitTypeIn,
     UnitTypeUpdate,
     WithdrawIn,
+    WithdrawOfferIn,
 )
 from app.services import housing
+from models.housing import ApplicationStatus
+from models.moderation import PostingStatus
 
 router = APIRouter(tags=["housing"])
 
@@ -38,7 +43,6 @@ HousingProvider = Annotated[Principal, Depends(provider_of("housing_operator"))]
 Cursor = Annotated[str | None, Query(max_length=300)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 District = Literal[KUNMING_DISTRICTS]  # type: ignore[valid-type]
-PostingStatus = Literal["draft", "pending_review", "published", "rejected", "closed", "taken_down"]
 Fen = Annotated[int | None, Query(ge=0, le=10_000_000, description="fen (1/100 yuan)")]
 
 
@@ -214,14 +218,12 @@ async def provider_applications(
                                                cursor=cursor, limit=limit)
 
 
-@router.get("/api/v1/provider/housing/projects/{project_id}/applications.csv", response_class=Response,
+@router.get("/api/v1/provider/housing/projects/{project_id}/applications.csv", response_class=StreamingResponse,
             summary="Export the applications as CSV (ID and phone numbers masked; audited)",
             responses={200: {"content": {"text/csv": {}}}})
 async def export_applications(project_id: int, user: HousingProvider, session: SessionDep,
-                              status: ApplicationStatus | None = None) -> Response:
-    name, text = await housing.export_csv(session, actor=user, project_id=project_id, status=status)
-    return Response(content=text.encode("utf-8"), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+                              status: ApplicationStatus | None = None) -> StreamingResponse:
+    return csv.response(await housing.export_csv(session, actor=user, project_id=project_id, status=status))
 
 
 @router.post("/api/v1/provider/housing/applications/{application_id}/decision", response_model=ProviderApplication,
@@ -230,6 +232,23 @@ async def decide(application_id: int, body: DecisionIn, user: HousingProvider, s
                  ) -> ProviderApplication:
     return await housing.decide(session, actor=user, application_id=application_id, decision=body.decision,
                                 reason=body.reason)
+
+
+@router.post("/api/v1/provider/housing/applications/{application_id}/correct-decision",
+             response_model=ProviderApplication,
+             summary="Correct an earlier decision, with a reason the applicant sees (not after a lottery freeze)")
+async def correct_decision(application_id: int, body: CorrectionIn, user: HousingProvider, session: SessionDep
+                           ) -> ProviderApplication:
+    return await housing.correct_decision(session, actor=user, application_id=application_id,
+                                          decision=body.decision, reason=body.reason)
+
+
+@router.post("/api/v1/provider/housing/applications/{application_id}/withdraw-offer",
+             response_model=ProviderApplication,
+             summary="Withdraw an outstanding offer, with a reason the applicant sees; the unit passes on")
+async def withdraw_offer(application_id: int, body: WithdrawOfferIn, user: HousingProvider, session: SessionDep
+                         ) -> ProviderApplication:
+    return await housing.withdraw_offer(session, actor=user, application_id=application_id, reason=body.reason)
 
 
 @router.post("/api/v1/provider/housing/projects/{project_id}/lottery/freeze", response_model=LotteryPublic,

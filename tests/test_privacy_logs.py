@@ -30,7 +30,7 @@ from tests.api.test_counselling import (
     now,
     past_booking,
 )
-from tests.api.test_housing import apply, published
+from tests.api.test_housing import apply
 from tests.conftest import Factory, adult_birth, make_id_number
 
 API = "/api/v1"
@@ -175,7 +175,7 @@ async def test_a_journey_through_the_sensitive_endpoints_logs_none_of_it(watched
     assert r.status_code == 200 and r.json()["body"] == note
 
     # Housing: the operator's applicant list and CSV export show the numbers masked.
-    operator, project = await published(client, factory)
+    operator, project = await factory.published("housing_project")
     r = await apply(client, project, person)
     assert r.status_code == 201, r.text
     applications = f"{API}/provider/housing/projects/{project['id']}/applications"

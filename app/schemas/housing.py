@@ -17,16 +17,17 @@ from pydantic import (
 from app.config import KUNMING_DISTRICTS
 from app.schemas.common import InstantIn, LongText, Reason, StrictModel
 from app.schemas.moderation import PostingState
+from models.housing import Allocation, ApplicationStatus, LotteryStatus
 
 Layout = Literal["studio", "one_room", "two_rooms", "three_rooms"]
-Allocation = Literal["first_come", "lottery"]
-ApplicationStatus = Literal["submitted", "eligible", "ineligible", "offered", "accepted", "declined", "expired",
-                            "withdrawn"]
+Decision = Literal[ApplicationStatus.eligible, ApplicationStatus.ineligible]
 
 LAYOUT_LABELS = {"studio": "开间", "one_room": "一室", "two_rooms": "两室", "three_rooms": "三室"}
-STATUS_LABELS = {
-    "submitted": "待审核", "eligible": "审核通过", "ineligible": "未通过审核", "offered": "待确认入住",
-    "accepted": "已确认入住", "declined": "已放弃", "expired": "确认超时", "withdrawn": "已撤回",
+_S = ApplicationStatus
+STATUS_LABELS: dict[str, str] = {
+    _S.submitted: "待审核", _S.eligible: "审核通过", _S.ineligible: "未通过审核", _S.offered: "待确认入住",
+    _S.accepted: "已确认入住", _S.declined: "已放弃", _S.expired: "确认超时", _S.withdrawn: "已撤回",
+    _S.revoked: "房源已撤销",
 }
 
 Fen = Annotated[int, Field(ge=0, le=10_000_000)]
@@ -112,7 +113,7 @@ class ProjectIn(_ProjectFields):
     description: LongText = ""
     amenities: Annotated[list[Amenity], Field(max_length=30)] = []
     photo_urls: Annotated[list[PhotoUrl], Field(max_length=20)] = []
-    allocation: Allocation = "first_come"
+    allocation: Allocation = Allocation.first_come
     applications_close_at: InstantIn | None = None
     min_age: Age = 18
     max_age: Age = 35
@@ -142,14 +143,25 @@ class ProjectUpdate(_ProjectFields):
 
 
 class DecisionIn(StrictModel):
-    decision: Literal["eligible", "ineligible"]
+    decision: Decision
     reason: Reason | None = None
 
     @model_validator(mode="after")
     def _reason_for_refusal(self) -> DecisionIn:
-        if self.decision == "ineligible" and not self.reason:
+        if self.decision == ApplicationStatus.ineligible and not self.reason:
             raise ValueError("审核不通过时请填写原因")
         return self
+
+
+class CorrectionIn(StrictModel):
+    """A decision made by mistake, corrected: the reason is shown to the applicant."""
+
+    decision: Decision
+    reason: Reason
+
+
+class WithdrawOfferIn(StrictModel):
+    reason: Reason  # shown to the applicant
 
 
 class SeedIn(StrictModel):
@@ -221,7 +233,7 @@ class ProjectCard(BaseModel):
 class MyApplicationBrief(BaseModel):
     id: int
     number: str
-    status: str
+    status: ApplicationStatus
     status_label: str
 
 
@@ -232,7 +244,7 @@ class ProjectDetail(ProjectCard):
     applications_close_at: datetime | None = None
     accepting_applications: bool
     status: str
-    lottery_status: str | None = None  # frozen | seeded | drawn, for lottery projects past intake
+    lottery_status: LotteryStatus | None = None  # for lottery projects past intake
     my_application: MyApplicationBrief | None = None
 
 
@@ -267,12 +279,12 @@ class ProviderProject(PostingState):
     updated_at: datetime
     unit_types: list[UnitTypePublic]
     application_counts: dict[str, int]
-    lottery_status: str | None = None
+    lottery_status: LotteryStatus | None = None
 
 
 class HistoryItem(BaseModel):
-    from_status: str | None = None
-    to_status: str
+    from_status: ApplicationStatus | None = None
+    to_status: ApplicationStatus
     to_status_label: str
     reason: str | None = None
     actor_role: str | None = None
@@ -290,7 +302,7 @@ class MyApplication(BaseModel):
     layout_label: str
     rent_fen: int
     deposit_fen: int
-    status: str
+    status: ApplicationStatus  # an offer past its answer-by time shows as expired
     status_label: str
     status_reason: str | None = None
     draw_position: int | None = None
@@ -325,7 +337,7 @@ class ProviderApplication(BaseModel):
     project_id: int
     unit_type_id: int
     layout: str
-    status: str
+    status: ApplicationStatus  # an offer past its answer-by time shows as expired
     status_label: str
     status_reason: str | None = None
     draw_position: int | None = None
@@ -342,7 +354,19 @@ class LotteryResult(BaseModel):
     position: int
     number: str
     unit_type_id: int | None = None
-    outcome: str  # offered | accepted | declined | expired | withdrawn | waiting
+    outcome: str  # the application's status (ApplicationStatus): eligible means still waiting in draw order
+    outcome_label: str
+
+
+class LotteryUnits(BaseModel):
+    """One unit type in the lottery: offers are made per unit type, to its own entries in draw order."""
+
+    unit_type_id: int  # its name and rent are on the project's page
+    layout: str
+    layout_label: str
+    available_units: int  # in this allocation round
+    remaining_units: int  # available minus outstanding offers and accepted ones
+    entries: int  # applications for this unit type in the frozen list
 
 
 class LotteryDrawPublic(BaseModel):
@@ -356,7 +380,7 @@ class LotteryDrawPublic(BaseModel):
 
 class LotteryPublic(BaseModel):
     project_id: int
-    status: str  # frozen | seeded | drawn
+    status: LotteryStatus
     algorithm: str
     list_sha256: str
     entries: list[str]  # the frozen list: eligible application numbers, sorted
@@ -368,7 +392,8 @@ class LotteryPublic(BaseModel):
     round: int
     drawn_at: datetime | None = None
     order: list[str] | None = None
-    units_available: int
+    units_available: int  # all unit types together; per unit type in unit_types
+    unit_types: list[LotteryUnits]
     results: list[LotteryResult] | None = None
     previous_draws: list[LotteryDrawPublic]
 

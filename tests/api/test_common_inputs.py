@@ -15,8 +15,8 @@ from app.schemas.common import DateTimeIn, InstantIn
 from app.validators import SHANGHAI
 from tests.api.test_counselling import add_counsellor
 from tests.api.test_events import body as event_body
-from tests.api.test_housing import project_body
 from tests.factories import account, organisation
+from tests.factories import housing_project_body as project_body
 
 API = "/api/v1"
 # A JSON number, a float, and text pydantic's lax mode also reads as a timestamp (the only kind a query has).

@@ -9,99 +9,29 @@ import hashlib
 import hmac
 import json
 import uuid
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
 
-from tests.conftest import make_id_number, unique
+from tests.factories import (
+    API,
+    CENTRE,
+    Actor,
+    bulk_youth,
+    draft,
+    make_id_number,
+    unique,
+)
+from tests.factories import housing_project_body as project_body
+from tests.factories import housing_unit as unit
 
-API = "/api/v1"
-CENTRE = (25.04, 102.71)  # Kunming's centre
-
-
-@dataclass
-class Person:
-    """The shape of conftest's Actor, for people created straight in the database."""
-
-    user_id: int
-    role: str
-    headers: dict[str, str]
-    access_token: str
-    profile: dict[str, Any] = field(default_factory=dict)
-
-
-def unit(layout: str = "studio", rent: int = 120000, available: int = 2, total: int = 10, **over: Any
-         ) -> dict[str, Any]:
-    data = {"layout": layout, "name": f"{layout}户型", "area_sqm": 30.0, "rent_fen": rent, "deposit_fen": rent,
-            "total_units": total, "available_units": available}
-    data.update(over)
-    return data
-
-
-def project_body(**over: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "name": f"春城青居测试公寓{unique('p')}", "district": "五华区", "address": "昆明市五华区人民中路1号",
-        "lat": CENTRE[0], "lng": CENTRE[1], "metro_station": "小西门站", "description": "拎包入住，近地铁。",
-        "amenities": ["空调", "洗衣机"], "photo_urls": ["https://img.example.cn/a.jpg"], "allocation": "first_come",
-        "unit_types": [unit()],
-    }
-    data.update(over)
-    return data
+PROJECT = "housing_project"
 
 
 async def create_project(client: Any, provider: Any, **over: Any) -> dict[str, Any]:
-    r = await client.post(f"{API}/provider/housing/projects", json=project_body(**over), headers=provider.headers)
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
-_REVIEWER: list[Any] = []
-
-
-async def reviewer(factory: Any) -> Any:
-    """One staff account approves the postings of this module (a staff login costs two password hashes)."""
-    if not _REVIEWER:
-        _REVIEWER.append(await factory.staff())
-    return _REVIEWER[0]
-
-
-async def published(client: Any, factory: Any, provider: Any = None, **over: Any) -> tuple[Any, dict[str, Any]]:
-    provider = provider or await factory.provider("housing_operator")
-    project = await create_project(client, provider, **over)
-    r = await client.post(f"{API}/provider/postings/housing_project/{project['id']}/submit", headers=provider.headers)
-    assert r.status_code == 200, r.text
-    staff = await reviewer(factory)
-    r = await client.post(f"{API}/staff/reviews/housing_project/{project['id']}/approve", headers=staff.headers)
-    assert r.status_code == 200, r.text
-    return provider, project
-
-
-async def bulk_youth(n: int, **profile: Any) -> list[Person]:
-    """Complete real-name profiles straight in the database (a lottery or a rush needs many)."""
-    from app.db import session_scope
-    from app.security import create_access_token
-    from models.accounts import User
-
-    async with session_scope() as session:
-        users = []
-        for i in range(n):
-            data = dict(role="youth", nickname=f"h{i}", real_name=f"青年{i}", id_number_hash=uuid.uuid4().hex,
-                        id_number_masked="5301**********0000", birth_date=date(date.today().year - 25, 3, 15),
-                        gender="female", graduation_year=date.today().year - 1, owns_home_in_kunming=False,
-                        works_in_kunming=True)
-            data.update(profile)
-            users.append(User(**data))
-        session.add_all(users)
-        await session.flush()
-        ids = [u.id for u in users]
-    out = []
-    for uid in ids:
-        token = create_access_token(user_id=uid, role="youth")[0]
-        out.append(Person(uid, "youth", {"Authorization": f"Bearer {token}"}, token))
-    return out
+    return (await draft(client, PROJECT, provider, **over))[1]
 
 
 async def apply(client: Any, project: dict[str, Any], person: Any, unit_index: int = 0, **headers: str) -> Any:
@@ -143,10 +73,10 @@ def recompute(seed: str, entries: list[str]) -> list[str]:
 
 
 async def lottery_with(client: Any, factory: Any, applicants: int, units: int, **over: Any
-                       ) -> tuple[Any, dict[str, Any], dict[str, Any], dict[str, Person]]:
+                       ) -> tuple[Any, dict[str, Any], dict[str, Any], dict[str, Actor]]:
     """A published lottery project with ``applicants`` eligible applications, frozen. Returns the
     provider, the project, the frozen lottery and the applicants by application number."""
-    provider, project = await published(client, factory, allocation="lottery",
+    provider, project = await factory.published(PROJECT, allocation="lottery",
                                         unit_types=[unit(available=units, total=units + 5)], **over)
     people = await bulk_youth(applicants)
     by_number = {}
@@ -206,7 +136,7 @@ async def test_only_housing_operators_create_projects_and_others_get_404(client,
     youth = await factory.youth()
     assert (await client.post(f"{API}/provider/housing/projects", json=project_body(),
                               headers=youth.headers)).status_code == 403
-    _, project = await published(client, factory)
+    _, project = await factory.published(PROJECT)
     other = await factory.provider("housing_operator")
     for method, path, body in (
         ("GET", f"/provider/housing/projects/{project['id']}", None),
@@ -237,7 +167,7 @@ async def test_projects_are_validated(client, factory):
 
 
 async def test_editing_public_text_of_a_live_project_sends_it_back_to_review(client, factory):
-    provider, project = await published(client, factory)
+    provider, project = await factory.published(PROJECT)
     r = await client.patch(f"{API}/provider/housing/projects/{project['id']}", json={"require_work_in_kunming": True},
                            headers=provider.headers)
     assert r.json()["status"] == "published"
@@ -256,12 +186,12 @@ async def test_editing_public_text_of_a_live_project_sends_it_back_to_review(cli
 async def test_youth_find_projects_by_district_rent_layout_and_distance(client, factory):
     tag = unique("s")
     provider = await factory.provider("housing_operator")
-    _, centre = await published(client, factory, provider, name=f"市中心公寓{tag}", district="五华区",
+    _, centre = await factory.published(PROJECT, provider, name=f"市中心公寓{tag}", district="五华区",
                                 lat=25.042, lng=102.700, unit_types=[unit("studio", 120000)])
-    _, guandu = await published(client, factory, provider, name=f"世纪城公寓{tag}", district="官渡区",
+    _, guandu = await factory.published(PROJECT, provider, name=f"世纪城公寓{tag}", district="官渡区",
                                 lat=24.993, lng=102.756,
                                 unit_types=[unit("one_room", 180000), unit("two_rooms", 300000)])
-    _, chenggong = await published(client, factory, provider, name=f"大学城公寓{tag}", district="呈贡区",
+    _, chenggong = await factory.published(PROJECT, provider, name=f"大学城公寓{tag}", district="呈贡区",
                                    lat=24.840, lng=102.817, unit_types=[unit("two_rooms", 250000)])
 
     def ids(page: dict[str, Any]) -> list[int]:
@@ -290,7 +220,7 @@ async def test_search_pages_with_a_cursor_in_every_sort(client, factory):
     provider = await factory.provider("housing_operator")
     made = []
     for i in range(5):
-        _, p = await published(client, factory, provider, name=f"翻页公寓{tag}-{i}", lat=25.04 + i * 0.01,
+        _, p = await factory.published(PROJECT, provider, name=f"翻页公寓{tag}-{i}", lat=25.04 + i * 0.01,
                                unit_types=[unit(rent=100000 + (i % 3) * 10000)])
         made.append(p["id"])
     for sort, extra in (("newest", {}), ("rent", {}), ("rent_desc", {}), ("distance", {"near": "25.04,102.71"})):
@@ -317,7 +247,7 @@ async def test_a_search_runs_the_same_number_of_queries_whatever_the_page_size(c
     tag = unique("n")
     provider = await factory.provider("housing_operator")
     for i in range(6):
-        await published(client, factory, provider, name=f"计数公寓{tag}-{i}",
+        await factory.published(PROJECT, provider, name=f"计数公寓{tag}-{i}",
                         unit_types=[unit("studio"), unit("one_room", 150000), unit("two_rooms", 220000)])
     person = (await bulk_youth(1))[0]
     statements: list[str] = []
@@ -355,8 +285,8 @@ async def test_search_refuses_bad_parameters(client):
 
 async def test_available_only_hides_projects_with_no_unit_left(client, factory):
     tag = unique("a")
-    provider, full = await published(client, factory, name=f"满房公寓{tag}", unit_types=[unit(available=1)])
-    _, free = await published(client, factory, provider, name=f"有房公寓{tag}", unit_types=[unit(available=3)])
+    provider, full = await factory.published(PROJECT, name=f"满房公寓{tag}", unit_types=[unit(available=1)])
+    _, free = await factory.published(PROJECT, provider, name=f"有房公寓{tag}", unit_types=[unit(available=3)])
     person = (await bulk_youth(1))[0]
     app = (await apply(client, full, person)).json()
     await decide(client, provider, app["id"])
@@ -365,7 +295,7 @@ async def test_available_only_hides_projects_with_no_unit_left(client, factory):
 
 
 async def test_favourites(client, factory):
-    _, project = await published(client, factory)
+    _, project = await factory.published(PROJECT)
     person = await factory.youth()
     r = await client.put(f"{API}/housing/projects/{project['id']}/favourite", headers=person.headers)
     assert r.status_code == 200 and r.json()["favourited"] is True
@@ -384,7 +314,7 @@ async def test_favourites(client, factory):
 
 
 async def test_each_unmet_eligibility_rule_is_named(client, factory):
-    _, project = await published(client, factory, graduated_within_years=3, require_work_in_kunming=True)
+    _, project = await factory.published(PROJECT, graduated_within_years=3, require_work_in_kunming=True)
     old = date.today().year - 12
     person = await factory.youth(age=40, profile={"owns_home_in_kunming": True, "works_in_kunming": False,
                                                   "graduation_year": old})
@@ -407,7 +337,7 @@ async def test_each_unmet_eligibility_rule_is_named(client, factory):
 
 async def test_duplicate_and_fourth_applications_are_refused_with_clear_errors(client, factory):
     provider = await factory.provider("housing_operator")
-    projects = [(await published(client, factory, provider))[1] for _ in range(4)]
+    projects = [(await factory.published(PROJECT, provider))[1] for _ in range(4)]
     person = await factory.youth(profile=True)
     first = await apply(client, projects[0], person)
     assert first.status_code == 201 and first.json()["status"] == "submitted"
@@ -433,7 +363,7 @@ async def test_duplicate_and_fourth_applications_are_refused_with_clear_errors(c
 
 
 async def test_an_idempotency_key_replays_the_same_application(client, factory):
-    _, project = await published(client, factory)
+    _, project = await factory.published(PROJECT)
     person = (await bulk_youth(1))[0]
     key = {"Idempotency-Key": uuid.uuid4().hex}
     r1 = await apply(client, project, person, **key)
@@ -455,8 +385,8 @@ async def test_applying_is_rate_limited_per_person(client):
 
 
 async def test_applying_to_a_unit_type_of_another_project_is_refused(client, factory):
-    provider, project = await published(client, factory)
-    _, other = await published(client, factory, provider)
+    provider, project = await factory.published(PROJECT)
+    _, other = await factory.published(PROJECT, provider)
     person = (await bulk_youth(1))[0]
     r = await client.post(f"{API}/housing/projects/{project['id']}/applications",
                           json={"unit_type_id": other["unit_types"][0]["id"]}, headers=person.headers)
@@ -467,7 +397,7 @@ async def test_applying_to_a_unit_type_of_another_project_is_refused(client, fac
 
 
 async def test_closed_intake_refuses_applications(client, factory):
-    provider, project = await published(client, factory)
+    provider, project = await factory.published(PROJECT)
     r = await client.post(f"{API}/provider/housing/projects/{project['id']}/close-applications",
                           headers=provider.headers)
     assert r.status_code == 200 and r.json()["intake_closed_at"]
@@ -482,7 +412,7 @@ async def test_closed_intake_refuses_applications(client, factory):
 
 
 async def test_first_come_offers_while_units_remain_and_waiting_people_follow_submission_order(client, factory):
-    provider, project = await published(client, factory, unit_types=[unit(available=2)])
+    provider, project = await factory.published(PROJECT, unit_types=[unit(available=2)])
     people = await bulk_youth(4)
     apps = [(await apply(client, project, p)).json() for p in people]
     for a in (apps[0], apps[1], apps[3], apps[2]):  # the last two are reviewed out of order
@@ -509,7 +439,7 @@ async def test_first_come_offers_while_units_remain_and_waiting_people_follow_su
 
 
 async def test_ineligible_needs_a_reason_and_the_applicant_sees_it(client, factory):
-    provider, project = await published(client, factory)
+    provider, project = await factory.published(PROJECT)
     person = (await bulk_youth(1))[0]
     app = (await apply(client, project, person)).json()
     r = await decide(client, provider, app["id"], "ineligible")
@@ -524,7 +454,7 @@ async def test_ineligible_needs_a_reason_and_the_applicant_sees_it(client, facto
 
 
 async def test_unit_type_edits_keep_the_search_figures_and_protect_what_people_applied_for(client, factory):
-    provider, project = await published(client, factory, unit_types=[unit(rent=150000, available=1)])
+    provider, project = await factory.published(PROJECT, unit_types=[unit(rent=150000, available=1)])
     pid, uid = project["id"], project["unit_types"][0]["id"]
     r = await client.post(f"{API}/provider/housing/projects/{pid}/unit-types", json=unit("one_room", 90000),
                           headers=provider.headers)
@@ -562,7 +492,7 @@ async def test_a_lottery_is_verifiable_and_offers_exactly_the_available_units(cl
     r = await apply(client, project, late)
     assert r.status_code == 409 and r.json()["code"] == "HOUSING_APPLICATIONS_CLOSED"
 
-    staff = await reviewer(factory)
+    staff = await factory.reviewer()
     r = await client.post(f"{API}/staff/housing/projects/{pid}/lottery/draw", headers=staff.headers)
     assert r.status_code == 409 and r.json()["code"] == "HOUSING_LOTTERY_STATE"  # no seed announced yet
     drawn = await seed_and_draw(client, staff, pid, "2026320-4-7-1")
@@ -571,13 +501,16 @@ async def test_a_lottery_is_verifiable_and_offers_exactly_the_available_units(cl
     assert public["order"] == drawn["order"] and public["seed"] == "2026320-4-7-1" and public["algorithm"]
     offered = [r["number"] for r in public["results"] if r["outcome"] == "offered"]
     assert offered == drawn["order"][:3]  # exactly the available units, to the first in draw order
-    assert [r["outcome"] for r in public["results"][3:]] == ["waiting"] * 4
+    assert [r["outcome"] for r in public["results"][3:]] == ["eligible"] * 4
+    outcomes = {r["number"]: (r["outcome"], r["outcome_label"]) for r in public["results"]}
     for number, person in by_number.items():
         state = (await client.get(f"{API}/me/housing-applications", headers=person.headers)).json()["items"][0]
         assert state["status"] == ("offered" if number in offered else "eligible")
+        # the lottery page and the application name a state the same way
+        assert outcomes[number] == (state["status"], state["status_label"])
         assert state["draw_position"] == drawn["order"].index(number) + 1
     # pseudonymous: application numbers only, never who applied
-    assert set(public["results"][0]) == {"position", "number", "unit_type_id", "outcome"}
+    assert set(public["results"][0]) == {"position", "number", "unit_type_id", "outcome", "outcome_label"}
     text = json.dumps(public, ensure_ascii=False)
     assert "青年" not in text and "user" not in text and "name" not in text
 
@@ -601,7 +534,7 @@ async def test_a_lottery_is_verifiable_and_offers_exactly_the_available_units(cl
 
 
 async def test_the_list_cannot_be_frozen_with_undecided_applications_or_changed_after(client, factory):
-    provider, project = await published(client, factory, allocation="lottery")
+    provider, project = await factory.published(PROJECT, allocation="lottery")
     people = await bulk_youth(2)
     apps = [(await apply(client, project, p)).json() for p in people]
     freeze = f"{API}/provider/housing/projects/{project['id']}/lottery/freeze"
@@ -612,56 +545,129 @@ async def test_the_list_cannot_be_frozen_with_undecided_applications_or_changed_
     r = await client.post(freeze, headers=provider.headers)
     assert r.status_code == 200 and r.json()["entries"] == [apps[0]["number"]]
     assert (await client.post(freeze, headers=provider.headers)).status_code == 409
-    first_come = (await published(client, factory, provider))[1]
+    first_come = (await factory.published(PROJECT, provider))[1]
     r = await client.post(f"{API}/provider/housing/projects/{first_come['id']}/lottery/freeze", headers=provider.headers)
     assert r.status_code == 409 and r.json()["code"] == "HOUSING_NOT_LOTTERY"
     assert (await client.get(f"{API}/housing/projects/{first_come['id']}/lottery")).status_code == 404
 
 
-async def test_an_expired_offer_passes_to_the_next_in_draw_order(client, factory):
+async def application_row(application_id: int) -> Any:
     from app.db import session_scope
-    from app.services import housing
-    from models.base import utcnow
     from models.housing import HousingApplication
 
-    _, project, _, by_number = await lottery_with(client, factory, applicants=3, units=1)
-    staff = await reviewer(factory)
+    async with session_scope() as session:
+        return await session.get(HousingApplication, application_id)
+
+
+async def run_sweeper() -> int:
+    from app.kit import sweeper
+
+    return await sweeper.run_job(sweeper.JOBS["housing.expire_offers"])
+
+
+async def test_an_offer_past_its_time_shows_as_lapsed_and_the_sweeper_passes_it_on(client, factory, travel):
+    from tests.factories import now
+
+    provider, project, _, by_number = await lottery_with(client, factory, applicants=3, units=1)
+    staff = await factory.reviewer()
     order = (await seed_and_draw(client, staff, project["id"], "expiry-seed"))["order"]
     first, second, third = (by_number[n] for n in order)
     first_app = (await client.get(f"{API}/me/housing-applications", headers=first.headers)).json()["items"][0]
     assert first_app["status"] == "offered"
 
-    # the periodic job, 73 hours later
-    async with session_scope() as session:
-        assert await housing.expire_offers(session, now=utcnow() + timedelta(hours=73), project_id=project["id"]) == 1
-    assert (await mine(client, first, first_app["id"]))["status"] == "expired"
+    # 73 hours later, before the sweeper has run: every read shows the lapse, and none stores it
+    later = travel(now() + timedelta(hours=73))
+    seen = await mine(client, first, first_app["id"])
+    assert seen["status"] == "expired" and seen["status_label"] == "确认超时" and "顺延" in seen["status_reason"]
+    assert [h["to_status"] for h in seen["history"]][-2:] == ["offered", "expired"]
+    listed = (await client.get(f"{API}/me/housing-applications", headers=first.headers)).json()["items"]
+    assert listed[0]["status"] == "expired"
+    active = (await client.get(f"{API}/me/housing-applications", params={"active_only": "true"},
+                               headers=first.headers)).json()["items"]
+    assert active == []
+    lottery = (await client.get(f"{API}/housing/projects/{project['id']}/lottery")).json()
+    assert [x["outcome"] for x in lottery["results"]] == ["expired", "eligible", "eligible"]
+    mine_ = (await client.get(f"{API}/housing/projects/{project['id']}", headers=first.headers)).json()
+    assert mine_["my_application"]["status"] == "expired"
+    provider_page = f"{API}/provider/housing/projects/{project['id']}/applications"
+    lapsed = (await client.get(provider_page, params={"status": "expired"}, headers=provider.headers)).json()
+    assert [a["id"] for a in lapsed["items"]] == [first_app["id"]]
+    assert (await client.get(provider_page, params={"status": "offered"}, headers=provider.headers)).json()["items"] == []
+    counts = (await client.get(f"{API}/provider/housing/projects/{project['id']}",
+                               headers=provider.headers)).json()["application_counts"]
+    assert counts == {"expired": 1, "eligible": 2}
+    csv = (await client.get(f"{provider_page}.csv", headers=provider.headers)).content.decode("utf-8-sig")
+    assert "确认超时" in csv and "待确认入住" not in csv
+    assert (await application_row(first_app["id"])).status == "offered"  # nothing was written
     second_app = (await client.get(f"{API}/me/housing-applications", headers=second.headers)).json()["items"][0]
-    assert second_app["status"] == "offered"
+    assert second_app["status"] == "eligible"
+
+    # the sweeper stores the lapse and passes the unit on, once however often it runs
+    assert await run_sweeper() >= 1
+    await run_sweeper()
+    assert (await application_row(first_app["id"])).status == "expired"
+    assert (await application_row(second_app["id"])).status == "offered"
     r = await client.post(f"{API}/me/housing-applications/{first_app['id']}/accept", headers=first.headers)
     assert r.status_code == 409 and r.json()["code"] == "HOUSING_OFFER_EXPIRED"
 
-    # the lazy path: the second offer lapses too and nobody ran the job; answering it moves it on
-    async with session_scope() as session:
-        await session.execute(update(HousingApplication).where(HousingApplication.id == second_app["id"])
-                              .values(offer_expires_at=utcnow() - timedelta(minutes=1)))
+    # the sweeper is late for the second offer: answering it stores the lapse first and moves it on
+    travel(later + timedelta(hours=73))
     r = await client.post(f"{API}/me/housing-applications/{second_app['id']}/accept", headers=second.headers)
     assert r.status_code == 409 and r.json()["code"] == "HOUSING_OFFER_EXPIRED"
+    assert (await application_row(second_app["id"])).status == "expired"
     third_app = (await client.get(f"{API}/me/housing-applications", headers=third.headers)).json()["items"][0]
     assert third_app["status"] == "offered"
     r = await client.post(f"{API}/me/housing-applications/{third_app['id']}/accept", headers=third.headers)
     assert r.status_code == 200 and r.json()["status"] == "accepted"
     results = (await client.get(f"{API}/housing/projects/{project['id']}/lottery")).json()["results"]
     assert [x["outcome"] for x in results] == ["expired", "expired", "accepted"]
-    notes = (await client.get(f"{API}/me/notifications", headers=first.headers)).json()["items"]
-    assert {"housing.offered", "housing.offer_expired"} <= {n["kind"] for n in notes}
+    kinds = [n["kind"] for n in (await client.get(f"{API}/me/notifications", headers=first.headers)).json()["items"]]
+    assert kinds.count("housing.offer_expired") == 1 and "housing.offered" in kinds
     notes = (await client.get(f"{API}/me/notifications", headers=third.headers)).json()["items"]
     assert any(n["kind"] == "housing.lottery_waiting" and "第 3 位" in n["body"] for n in notes)
+
+
+@pytest.mark.postgres
+async def test_two_sweepers_at_once_lapse_each_offer_once(client, factory):
+    from app.db import session_scope
+    from app.services.housing import expire_offers
+    from models.base import utcnow
+    from models.housing import HousingApplication, HousingApplicationEvent
+
+    waiting = []
+    offered = []
+    for _ in range(6):
+        provider, project = await factory.published(PROJECT, unit_types=[unit(available=1)])
+        people = await bulk_youth(2)
+        apps = [(await apply(client, project, p)).json() for p in people]
+        for a in apps:
+            assert (await decide(client, provider, a["id"])).status_code == 200
+        offered.append(apps[0]["id"])
+        waiting.append(apps[1]["id"])
+    async with session_scope() as session:
+        await session.execute(update(HousingApplication).where(HousingApplication.id.in_(offered))
+                              .values(offer_expires_at=utcnow() - timedelta(minutes=1)))
+
+    async def sweep_once() -> int:
+        async with session_scope() as session:  # straight to the job: no per-job advisory lock between them
+            return await expire_offers(session, utcnow())
+
+    await asyncio.gather(sweep_once(), sweep_once())
+    async with session_scope() as session:
+        events = (await session.execute(select(HousingApplicationEvent.application_id, HousingApplicationEvent.to_status)
+                                        .where(HousingApplicationEvent.application_id.in_(offered + waiting)))).all()
+    lapses = [a for a, to in events if to == "expired"]
+    offers = [a for a, to in events if to == "offered"]
+    assert sorted(lapses) == sorted(offered)
+    assert sorted(offers) == sorted(offered + waiting)  # the first offer, then exactly one to the next
+    for app_id in waiting:
+        assert (await application_row(app_id)).status == "offered"
 
 
 async def test_a_redraw_needs_a_reason_and_a_new_seed_and_is_impossible_after_an_acceptance(client, factory):
     _, project, _, by_number = await lottery_with(client, factory, applicants=4, units=2)
     pid = project["id"]
-    staff = await reviewer(factory)
+    staff = await factory.reviewer()
     first = await seed_and_draw(client, staff, pid, "seed-one")
     redraw = f"{API}/staff/housing/projects/{pid}/lottery/redraw"
     r = await client.post(redraw, json={"seed": "seed-two", "source": "福彩3D 第2026321期"}, headers=staff.headers)
@@ -703,7 +709,7 @@ async def test_verify_lottery_command_recomputes_from_a_file_and_from_the_databa
     from tests.conftest import ROOT
 
     _, project, _, _ = await lottery_with(client, factory, applicants=3, units=1)
-    await seed_and_draw(client, await reviewer(factory), project["id"], "cli-seed")
+    await seed_and_draw(client, await factory.reviewer(), project["id"], "cli-seed")
     public = (await client.get(f"{API}/housing/projects/{project['id']}/lottery")).json()
     good, bad = tmp_path / "lottery.json", tmp_path / "bad.json"
     good.write_text(json.dumps(public), encoding="utf-8")
@@ -727,7 +733,7 @@ async def test_the_csv_export_masks_id_and_phone_numbers_and_is_audited(client, 
     from app.db import session_scope
     from models.accounts import User
 
-    provider, project = await published(client, factory)
+    provider, project = await factory.published(PROJECT)
     id_number = make_id_number(date(date.today().year - 24, 6, 1), "male")
     person = await factory.youth(profile={"id_number": id_number}, gender="male")
     async with session_scope() as session:  # a bound phone number, as WeChat's phone binding leaves it
@@ -745,7 +751,7 @@ async def test_the_csv_export_masks_id_and_phone_numbers_and_is_audited(client, 
     text = r.content.decode("utf-8-sig")
     assert app["number"] in text and "139****4321" in text and id_number[:4] in text
     assert id_number not in text and "13987654321" not in text
-    staff = await reviewer(factory)
+    staff = await factory.reviewer()
     log = (await client.get(f"{API}/staff/audit-log", params={"target_kind": "housing_project",
                                                               "target_id": project["id"]},
                             headers=staff.headers)).json()["items"]
@@ -756,7 +762,7 @@ async def test_the_csv_export_masks_id_and_phone_numbers_and_is_audited(client, 
 
 
 async def test_a_formula_in_a_name_is_defused_in_the_csv(client, factory):
-    provider, project = await published(client, factory)
+    provider, project = await factory.published(PROJECT)
     person = (await bulk_youth(1, real_name="=HYPERLINK(\"x\")"))[0]
     await apply(client, project, person)
     r = await client.get(f"{API}/provider/housing/projects/{project['id']}/applications.csv", headers=provider.headers)
@@ -764,7 +770,7 @@ async def test_a_formula_in_a_name_is_defused_in_the_csv(client, factory):
 
 
 async def test_applicants_are_seen_only_by_the_projects_organisation(client, factory):
-    _, project = await published(client, factory)
+    _, project = await factory.published(PROJECT)
     person = (await bulk_youth(1))[0]
     app = (await apply(client, project, person)).json()
     other = await factory.provider("housing_operator")
@@ -797,7 +803,7 @@ async def allocation_state(project_id: int) -> tuple[int, int, int]:
 
 
 async def test_many_decisions_at_once_never_offer_more_than_the_units(client, factory):
-    provider, project = await published(client, factory, unit_types=[unit(available=3)])
+    provider, project = await factory.published(PROJECT, unit_types=[unit(available=3)])
     people = await bulk_youth(8)
     apps = [(await apply(client, project, p)).json() for p in people]
     results = await asyncio.gather(*(decide(client, provider, a["id"]) for a in apps))
@@ -807,7 +813,7 @@ async def test_many_decisions_at_once_never_offer_more_than_the_units(client, fa
 
 @pytest.mark.postgres
 async def test_concurrent_decisions_and_answers_on_postgres_never_over_allocate(client, factory):
-    provider, project = await published(client, factory, unit_types=[unit(available=5, total=20)])
+    provider, project = await factory.published(PROJECT, unit_types=[unit(available=5, total=20)])
     people = await bulk_youth(40)
     apps = [(await apply(client, project, p)).json() for p in people]
     results = await asyncio.gather(*(decide(client, provider, a["id"]) for a in apps))
@@ -828,7 +834,7 @@ async def test_concurrent_decisions_and_answers_on_postgres_never_over_allocate(
 @pytest.mark.postgres
 async def test_concurrent_applications_keep_one_per_project_and_three_in_all(client, factory):
     provider = await factory.provider("housing_operator")
-    projects = [(await published(client, factory, provider))[1] for _ in range(4)]
+    projects = [(await factory.published(PROJECT, provider))[1] for _ in range(4)]
     person = (await bulk_youth(1))[0]
     calls = [apply(client, p, person) for p in projects for _ in range(2)]  # 8: under the rate limit
     results = await asyncio.gather(*calls)

@@ -1,30 +1,27 @@
 """春城青居: affordable rental housing for young people (保障性租赁住房).
 
 - ``search``: what young people browse (search, a project's page, eligibility, favourites).
-- ``applications``: applying and answering offers; the organisation's review, list and CSV export.
+- ``applications``: the young person applies, answers offers, withdraws.
+- ``review``: the project's organisation reviews applications (and corrects a decision), withdraws an
+  offer, lists and exports them.
 - ``projects``: the housing operator's projects and unit types (published through moderation).
-- ``allocation``: offers, their expiry and passing a unit on, always under the project's row lock,
-  so offers never exceed the units available however many decisions arrive at once.
+- ``allocation``: offers, their lapse and passing a freed unit on — ``lock`` then ``settle``, the only
+  way any of them changes a project's allocation — and the sweeper job that lapses offers.
 - ``lottery``: the verifiable lottery (frozen list hash, announced seed, HMAC-SHA256 order).
+- ``errors``, ``settings``, ``notices``: the service's error codes, settings and notification kinds.
 
-Offer expiry: an offer not accepted within ``housing_offer_expiry_hours`` (72) passes to the next
-applicant. ``expire_offers`` does it for every project (a periodic job: ``youth housing-expire-offers``)
-and the same processing runs lazily for a project whenever its page, lottery or applications are read
-or an offer is answered, so nobody acts on an offer that should have lapsed even if the job is late.
-Time comes from ``app.clock.now()``, read once per operation and handed to the helpers as ``now``, so
-tests move the clock (``clock.frozen``) instead of sleeping.
+Offer expiry: an offer not accepted within ``YOUTH_HOUSING_OFFER_EXPIRY_HOURS`` (72) lapses and its
+unit passes to the next applicant. The sweeper job ``housing.expire_offers`` (``youth sweep``) stores
+the lapse; until it has run, reads show such an offer as expired (computed, never written by a GET),
+and every change of the project's allocation (an answer, a decision, a re-draw) stores it first under
+the project's lock, so nobody acts on an offer that has lapsed. Time comes from ``app.clock.now()``,
+read once per operation and handed to the helpers as ``now``, so tests move the clock
+(``clock.frozen``) instead of sleeping.
 """
 
+from app.services.housing import errors, notices, settings
 from app.services.housing.allocation import expire_offers
-from app.services.housing.applications import (
-    apply,
-    decide,
-    export_csv,
-    my_application,
-    my_applications,
-    provider_applications,
-    respond,
-)
+from app.services.housing.applications import apply, my_application, my_applications, respond
 from app.services.housing.common import KIND, eligibility_of, haversine_km, unmet_rules
 from app.services.housing.lottery import (
     ALGORITHM,
@@ -48,6 +45,13 @@ from app.services.housing.projects import (
     update_project,
     update_unit_type,
 )
+from app.services.housing.review import (
+    correct_decision,
+    decide,
+    export_csv,
+    provider_applications,
+    withdraw_offer,
+)
 from app.services.housing.search import (
     check_eligibility,
     my_favourites,
@@ -62,11 +66,13 @@ __all__ = [
     "add_unit_type",
     "apply",
     "check_eligibility",
+    "correct_decision",
     "create_project",
     "decide",
     "delete_unit_type",
     "draw",
     "eligibility_of",
+    "errors",
     "expire_offers",
     "export_csv",
     "freeze",
@@ -78,6 +84,7 @@ __all__ = [
     "my_application",
     "my_applications",
     "my_favourites",
+    "notices",
     "project_detail",
     "provider_applications",
     "provider_project",
@@ -88,8 +95,10 @@ __all__ = [
     "set_favourite",
     "set_intake",
     "set_seed",
+    "settings",
     "unmet_rules",
     "update_project",
     "update_unit_type",
     "verify_lottery",
+    "withdraw_offer",
 ]

@@ -1,5 +1,5 @@
-"""Shared pieces of the housing service: the posting kind, locks, the denormalised project figures,
-eligibility rules and the status history."""
+"""Shared pieces of the housing service: the posting kind, the unit counter, locks, the denormalised
+project figures, eligibility rules, the status history and how a status is shown at a given time."""
 
 from __future__ import annotations
 
@@ -10,18 +10,20 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import errors
 from app.db import padded
 from app.deps import Principal
 from app.kit import postings
+from app.kit.capacity import Counter
 from app.kit.postings import PostingKind
-from app.schemas.housing import LAYOUT_LABELS, Eligibility, UnitTypePublic
-from app.validators import SHANGHAI, age_on
+from app.schemas.housing import LAYOUT_LABELS, STATUS_LABELS, Eligibility, HistoryItem, UnitTypePublic
+from app.validators import age_on
 from models.accounts import User
 from models.housing import (
+    ApplicationStatus,
     HousingApplication,
     HousingApplicationEvent,
     HousingLottery,
@@ -40,16 +42,53 @@ KIND = postings.register(PostingKind(
 P = HousingProject
 UT = HousingUnitType
 APP = HousingApplication
+S = ApplicationStatus
 
-
-def shanghai_day(now: datetime) -> date:
-    return now.astimezone(SHANGHAI).date()
+# A unit type's outstanding offers and accepted ones (taken_units) never pass its available_units.
+UNITS = Counter(HousingUnitType, taken="taken_units", capacity="available_units")
 
 
 def accepting(project: HousingProject, now: datetime) -> bool:
-    return (project.status == "published" and not project.hidden_by_reports
-            and project.intake_closed_at is None
+    return (KIND.is_listed(project) and project.intake_closed_at is None
             and (project.applications_close_at is None or project.applications_close_at > now))
+
+
+# --- an offer past its answer-by time -----------------------------------------------------------------
+# The sweeper (allocation.expire_offers) stores the lapse soon after; until then reads show it computed,
+# and every change of a project's allocation stores it first (allocation.lock).
+
+LAPSE_REASON = "超过确认期限未确认入住，房源已顺延给下一位申请人"
+
+
+def lapsed(app: Any, now: datetime) -> bool:
+    return app.status == S.offered and app.offer_expires_at is not None and app.offer_expires_at <= now
+
+
+def lapsed_sql(now: datetime) -> Any:
+    return and_(APP.status == S.offered, APP.offer_expires_at <= now)
+
+
+def shown_status(app: Any, now: datetime) -> str:
+    return S.expired if lapsed(app, now) else app.status
+
+
+def status_is(status: str, now: datetime) -> Any:
+    """SQL: the application's status as shown at ``now`` is ``status``."""
+    if status == S.offered:
+        return and_(APP.status == S.offered, APP.offer_expires_at > now)
+    if status == S.expired:
+        return (APP.status == S.expired) | lapsed_sql(now)
+    return APP.status == status
+
+
+def history_items(app: HousingApplication, events: list[HousingApplicationEvent], now: datetime
+                  ) -> list[HistoryItem]:
+    items = [HistoryItem(from_status=e.from_status, to_status=e.to_status, to_status_label=STATUS_LABELS[e.to_status],
+                         reason=e.reason, actor_role=e.actor_role, at=e.at) for e in events]
+    if lapsed(app, now):
+        items.append(HistoryItem(from_status=S.offered, to_status=S.expired, to_status_label=STATUS_LABELS[S.expired],
+                                 reason=LAPSE_REASON, actor_role="system", at=app.offer_expires_at))
+    return items
 
 
 _NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -158,6 +197,7 @@ async def lock_project(session: AsyncSession, project_id: int) -> HousingProject
 
 
 async def own_locked(session: AsyncSession, actor: Principal, project_id: int) -> HousingProject:
+    """A project of the actor's organisation, locked (anyone else's answers 404)."""
     postings.require_org_kind(actor, KIND)
     project = await lock_project(session, project_id)
     if project.org_id != actor.org_id:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -27,20 +28,28 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock, errors
 from app.deps import Principal
-from app.schemas.housing import LotteryDrawPublic, LotteryPublic, LotteryResult
-from app.services import audit, notifications
-from app.services.housing.allocation import expire_due, fill, release
-from app.services.housing.common import (
-    APP,
-    KIND,
-    P,
-    lock_project,
-    lottery_of,
-    own_locked,
-    sync_project,
-    transition,
+from app.schemas.housing import (
+    LAYOUT_LABELS,
+    STATUS_LABELS,
+    LotteryDrawPublic,
+    LotteryPublic,
+    LotteryResult,
+    LotteryUnits,
 )
-from models.housing import HousingLottery, HousingLotteryDraw, HousingProject
+from app.services import audit
+from app.services.housing import allocation, notices
+from app.services.housing.common import APP, KIND, UT, P, S, lottery_of, own_locked, shown_status, transition
+from app.services.housing.errors import (
+    HousingLotteryEmpty,
+    HousingLotteryState,
+    HousingNotLottery,
+    HousingRedrawAfterAccept,
+    HousingSeedReused,
+    HousingUndecidedApplications,
+)
+from app.services.notifications.catalogue import notify
+from models.housing import Allocation, HousingLottery, HousingLotteryDraw, HousingProject, LotteryStatus
+from models.moderation import PostingStatus
 
 ALGORITHM = (
     "hmac-sha256-v1: entries = the eligible application numbers at the freeze, sorted ascending; "
@@ -87,21 +96,21 @@ async def freeze(session: AsyncSession, *, actor: Principal, project_id: int) ->
     """Close applications and freeze the eligible list; its hash is public from now on."""
     now = clock.now()
     project = await own_locked(session, actor, project_id)
-    if project.allocation != "lottery":
-        raise errors.HousingNotLottery()
-    if project.status not in ("published", "closed"):
+    if project.allocation != Allocation.lottery:
+        raise HousingNotLottery()
+    if project.status not in (PostingStatus.published, PostingStatus.closed):
         raise errors.PostingStateInvalid("项目发布后才能封存摇号名单")
     if await lottery_of(session, project.id) is not None:
-        raise errors.HousingLotteryState("摇号名单已经封存")
+        raise HousingLotteryState("摇号名单已经封存")
     undecided = (await session.execute(select(func.count()).select_from(APP).where(
-        APP.project_id == project.id, APP.status == "submitted"))).scalar()
+        APP.project_id == project.id, APP.status == S.submitted))).scalar()
     if undecided:
-        raise errors.HousingUndecidedApplications(f"还有 {undecided} 份申请未审核，请全部审核后再封存摇号名单")
+        raise HousingUndecidedApplications(f"还有 {undecided} 份申请未审核，请全部审核后再封存摇号名单")
     numbers = sorted((await session.execute(select(APP.number).where(
-        APP.project_id == project.id, APP.status == "eligible"))).scalars().all())
+        APP.project_id == project.id, APP.status == S.eligible))).scalars().all())
     if not numbers:
-        raise errors.HousingLotteryEmpty()
-    lot = HousingLottery(project_id=project.id, status="frozen", entries=numbers,
+        raise HousingLotteryEmpty()
+    lot = HousingLottery(project_id=project.id, status=LotteryStatus.frozen, entries=numbers,
                          list_sha256=list_sha256(numbers), frozen_at=now, frozen_by=actor.user_id)
     session.add(lot)
     project.intake_closed_at = project.intake_closed_at or now
@@ -109,38 +118,40 @@ async def freeze(session: AsyncSession, *, actor: Principal, project_id: int) ->
     await session.flush()
     await audit.record(session, actor=actor, action="housing_lottery.freeze", target_kind=KIND.kind,
                        target_id=project.id, detail={"entries": len(numbers), "list_sha256": lot.list_sha256})
-    return await _public(session, project, lot)
+    return await _public(session, project, lot, now)
 
 
-async def _staff_lottery(session: AsyncSession, project_id: int) -> tuple[HousingProject, HousingLottery]:
-    project = await lock_project(session, project_id)
-    if project.allocation != "lottery":
-        raise errors.HousingNotLottery()
+async def _staff_lottery(session: AsyncSession, project_id: int, now: datetime
+                         ) -> tuple[HousingProject, HousingLottery]:
+    project = await allocation.lock(session, project_id, now)
+    if project.allocation != Allocation.lottery:
+        raise HousingNotLottery()
     lot = await lottery_of(session, project.id, for_update=True)
     if lot is None:
-        raise errors.HousingLotteryState("运营机构尚未封存摇号名单")
+        raise HousingLotteryState("运营机构尚未封存摇号名单")
     return project, lot
 
 
 async def set_seed(session: AsyncSession, *, actor: Principal, project_id: int, seed: str, source: str
                    ) -> LotteryPublic:
     now = clock.now()
-    project, lot = await _staff_lottery(session, project_id)
-    if lot.status != "frozen":
-        raise errors.HousingLotteryState("随机种子已经公布，不能更改；如需重新抽签请说明原因")
+    project, lot = await _staff_lottery(session, project_id, now)
+    if lot.status != LotteryStatus.frozen:
+        raise HousingLotteryState("随机种子已经公布，不能更改；如需重新抽签请说明原因")
     lot.seed, lot.seed_source, lot.seed_set_at, lot.seed_set_by = seed, source, now, actor.user_id
-    lot.status = "seeded"
+    lot.status = LotteryStatus.seeded
     await session.flush()
     await audit.record(session, actor=actor, action="housing_lottery.seed", target_kind=KIND.kind,
                        target_id=project.id, org_id=project.org_id, detail={"seed": seed, "source": source})
-    return await _public(session, project, lot)
+    return await _public(session, project, lot, now)
 
 
 async def _run_draw(session: AsyncSession, actor: Principal, project: HousingProject, lot: HousingLottery,
-                    reason: str | None, now: datetime) -> int:
+                    reason: str | None, now: datetime, freed: list[int]) -> int:
+    """Draw, then offer the units (with ``freed``, those of the offers a re-draw withdrew) in draw order."""
     order = lottery_order(lot.seed, lot.entries)
     lot.round += 1
-    lot.order, lot.drawn_at, lot.drawn_by, lot.status = order, now, actor.user_id, "drawn"
+    lot.order, lot.drawn_at, lot.drawn_by, lot.status = order, now, actor.user_id, LotteryStatus.drawn
     session.add(HousingLotteryDraw(project_id=project.id, round=lot.round, seed=lot.seed,
                                    seed_source=lot.seed_source, order=order, reason=reason, drawn_at=now,
                                    drawn_by=actor.user_id))
@@ -150,28 +161,25 @@ async def _run_draw(session: AsyncSession, actor: Principal, project: HousingPro
     for app in apps:
         app.draw_position = position.get(app.number)
     await session.flush()
-    offered = await fill(session, project, now)
-    await sync_project(session, project)
+    offered = await allocation.settle(session, project, now, freed=freed)
     for app in apps:  # the offered ones were told by their offer
-        if app.status == "eligible" and app.draw_position is not None:
-            notifications.notify(
-                session, user_id=app.user_id, kind="housing.lottery_waiting", title="住房摇号结果",
-                body=f"「{project.name}」已完成摇号，您的顺序为第 {app.draw_position} 位；有房源空出时将按顺序依次通知。",
-                data={"application_id": app.id, "project_id": project.id},
-            )
+        if app.status == S.eligible and app.draw_position is not None:
+            notify(session, notices.LOTTERY_WAITING, app.user_id,
+                   data={"application_id": app.id, "project_id": project.id}, project=project.name,
+                   position=app.draw_position, at=now)
     return offered
 
 
 async def draw(session: AsyncSession, *, actor: Principal, project_id: int) -> LotteryPublic:
     now = clock.now()
-    project, lot = await _staff_lottery(session, project_id)
-    if lot.status != "seeded":
-        raise errors.HousingLotteryState("请先公布随机种子" if lot.status == "frozen" else "已经抽签")
-    offered = await _run_draw(session, actor, project, lot, None, now)
+    project, lot = await _staff_lottery(session, project_id, now)
+    if lot.status != LotteryStatus.seeded:
+        raise HousingLotteryState("请先公布随机种子" if lot.status == LotteryStatus.frozen else "已经抽签")
+    offered = await _run_draw(session, actor, project, lot, None, now, [])
     await audit.record(session, actor=actor, action="housing_lottery.draw", target_kind=KIND.kind,
                        target_id=project.id, org_id=project.org_id,
                        detail={"round": lot.round, "list_sha256": lot.list_sha256, "offers": offered})
-    return await _public(session, project, lot)
+    return await _public(session, project, lot, now)
 
 
 async def redraw(session: AsyncSession, *, actor: Principal, project_id: int, seed: str, source: str,
@@ -179,36 +187,31 @@ async def redraw(session: AsyncSession, *, actor: Principal, project_id: int, se
     """Draw again with a new announced seed: outstanding offers are withdrawn and made again in the
     new order. Applicants who declined, let an offer lapse or withdrew stay so."""
     now = clock.now()
-    project, lot = await _staff_lottery(session, project_id)
-    if lot.status != "drawn":
-        raise errors.HousingLotteryState("尚未抽签，不能重新抽签")
-    await expire_due(session, project.id, now)
-    if (await session.execute(select(APP.id).where(APP.project_id == project.id, APP.status == "accepted")
+    project, lot = await _staff_lottery(session, project_id, now)
+    if lot.status != LotteryStatus.drawn:
+        raise HousingLotteryState("尚未抽签，不能重新抽签")
+    if (await session.execute(select(APP.id).where(APP.project_id == project.id, APP.status == S.accepted)
                               .limit(1))).first():
-        raise errors.HousingRedrawAfterAccept()
+        raise HousingRedrawAfterAccept()
     used = set((await session.execute(select(HousingLotteryDraw.seed).where(
         HousingLotteryDraw.project_id == project.id))).scalars())
     if seed in used:
-        raise errors.HousingSeedReused()
-    outstanding = (await session.execute(select(APP).where(APP.project_id == project.id, APP.status == "offered")
+        raise HousingSeedReused()
+    outstanding = (await session.execute(select(APP).where(APP.project_id == project.id, APP.status == S.offered)
                                          .execution_options(populate_existing=True))).scalars().all()
     for app in outstanding:
-        transition(session, app, "eligible", reason=f"重新抽签：{reason}", actor_role="staff", now=now)
+        transition(session, app, S.eligible, reason=f"重新抽签：{reason}", actor_role="staff", now=now)
         app.offered_at = app.offer_expires_at = None
-        await release(session, app.unit_type_id)
-        notifications.notify(
-            session, user_id=app.user_id, kind="housing.redraw", title="住房摇号将重新进行",
-            body=f"「{project.name}」因故重新抽签（{reason}），之前的房源确认作废，请留意新的结果。",
-            data={"application_id": app.id, "project_id": project.id},
-        )
+        notify(session, notices.REDRAW, app.user_id, data={"application_id": app.id, "project_id": project.id},
+               project=project.name, reason=reason, at=now)
     await session.flush()
     lot.seed, lot.seed_source, lot.seed_set_at, lot.seed_set_by = seed, source, now, actor.user_id
-    offers = await _run_draw(session, actor, project, lot, reason, now)
+    offers = await _run_draw(session, actor, project, lot, reason, now, [a.unit_type_id for a in outstanding])
     await audit.record(session, actor=actor, action="housing_lottery.redraw", target_kind=KIND.kind,
                        target_id=project.id, org_id=project.org_id, reason=reason,
                        detail={"round": lot.round, "seed": seed, "source": source,
                                "revoked_offers": len(outstanding), "offers": offers})
-    return await _public(session, project, lot)
+    return await _public(session, project, lot, now)
 
 
 async def lottery_view(session: AsyncSession, *, project_id: int) -> LotteryPublic:
@@ -219,8 +222,7 @@ async def lottery_view(session: AsyncSession, *, project_id: int) -> LotteryPubl
     lot = await lottery_of(session, project_id)
     if lot is None:
         raise errors.NotFound("该项目还没有封存摇号名单")
-    await expire_due(session, project_id, now)
-    return await _public(session, project, lot)
+    return await _public(session, project, lot, now)
 
 
 async def lottery_for_verification(session: AsyncSession, *, project_id: int) -> LotteryPublic:
@@ -229,23 +231,30 @@ async def lottery_for_verification(session: AsyncSession, *, project_id: int) ->
     lot = await lottery_of(session, project_id) if project else None
     if project is None or lot is None:
         raise errors.NotFound("该项目还没有封存摇号名单")
-    return await _public(session, project, lot)
+    return await _public(session, project, lot, clock.now())
 
 
-_OUTCOMES = {"offered": "offered", "accepted": "accepted", "declined": "declined", "expired": "expired",
-             "withdrawn": "withdrawn", "eligible": "waiting"}
-
-
-async def _public(session: AsyncSession, project: HousingProject, lot: HousingLottery) -> LotteryPublic:
+async def _public(session: AsyncSession, project: HousingProject, lot: HousingLottery, now: datetime
+                  ) -> LotteryPublic:
+    """The lottery as anyone may check it. Outcomes use the application's status names (an offer past
+    its time shows as expired before the sweeper stores it); units are counted per unit type, since
+    every applicant applied for one unit type and offers are made per type."""
+    entered = set(lot.entries)
+    apps = [a for a in (await session.execute(select(APP).where(APP.project_id == project.id)
+                                              .execution_options(populate_existing=True))).scalars()
+            if a.number in entered]
     results = None
     if lot.order:
-        apps = {a.number: a for a in (await session.execute(select(APP).where(
-            APP.project_id == project.id, APP.draw_position.is_not(None)))).scalars()}
+        by_number = {a.number: a for a in apps}
         results = []
         for i, n in enumerate(lot.order, start=1):
-            a = apps.get(n)
+            a = by_number.get(n)
+            outcome = shown_status(a, now) if a else "unknown"
             results.append(LotteryResult(position=i, number=n, unit_type_id=a.unit_type_id if a else None,
-                                         outcome=_OUTCOMES.get(a.status, a.status) if a else "unknown"))
+                                         outcome=outcome, outcome_label=STATUS_LABELS.get(outcome, "未知")))
+    entries_per_type = Counter(a.unit_type_id for a in apps)
+    units = (await session.execute(select(UT).where(UT.project_id == project.id).order_by(UT.rent_fen, UT.id)
+                                   .execution_options(populate_existing=True))).scalars().all()
     draws = (await session.execute(
         select(HousingLotteryDraw).where(HousingLotteryDraw.project_id == project.id,
                                          HousingLotteryDraw.round < lot.round)
@@ -256,6 +265,10 @@ async def _public(session: AsyncSession, project: HousingProject, lot: HousingLo
         entries=list(lot.entries), entries_count=len(lot.entries), frozen_at=lot.frozen_at, seed=lot.seed,
         seed_source=lot.seed_source, seed_set_at=lot.seed_set_at, round=lot.round, drawn_at=lot.drawn_at,
         order=list(lot.order) if lot.order else None, units_available=project.units_available,
+        unit_types=[LotteryUnits(unit_type_id=u.id, layout=u.layout, layout_label=LAYOUT_LABELS.get(u.layout, u.layout),
+                                 available_units=u.available_units,
+                                 remaining_units=max(0, u.available_units - u.taken_units),
+                                 entries=entries_per_type.get(u.id, 0)) for u in units],
         results=results,
         previous_draws=[LotteryDrawPublic(round=d.round, seed=d.seed, seed_source=d.seed_source,
                                           reason=d.reason, drawn_at=d.drawn_at, order=list(d.order))

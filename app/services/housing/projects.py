@@ -4,6 +4,7 @@ workflow (``/api/v1/provider/postings/housing_project/{id}/submit``)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -11,12 +12,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app import clock, errors
 from app.deps import Principal
 from app.kit import postings
-from app.pagination import Page, decode_cursor, encode_cursor
+from app.kit.pagination import Key, Page, keyset
 from app.schemas.housing import ProjectIn, ProjectUpdate, ProviderProject, UnitTypeIn, UnitTypeUpdate
 from app.schemas.moderation import PostingState
 from app.services import audit, moderation
-from app.services.housing.allocation import fill
-from app.services.housing.applications import count_by_status
+from app.services.housing import allocation
 from app.services.housing.common import (
     APP,
     KIND,
@@ -29,7 +29,15 @@ from app.services.housing.common import (
     unit_public,
     unit_types_of,
 )
+from app.services.housing.errors import (
+    HousingAllocationLocked,
+    HousingListFrozen,
+    HousingUnitsBelowTaken,
+    HousingUnitTypeInUse,
+)
+from app.services.housing.review import count_by_status
 from models.housing import ACTIVE_APPLICATION_STATUSES, HousingLottery, HousingProject
+from models.moderation import PostingStatus
 
 _NOT_NULL = ("name", "district", "address", "lat", "lng", "description", "amenities", "photo_urls",
              "allocation", "min_age", "max_age", "require_no_home", "require_work_in_kunming")
@@ -38,10 +46,11 @@ _UNIT_TERMS = ("layout", "area_sqm", "rent_fen", "deposit_fen")
 MAX_UNIT_TYPES = 20
 
 
-async def provider_view(session: AsyncSession, projects: Sequence[HousingProject]) -> list[ProviderProject]:
+async def provider_view(session: AsyncSession, projects: Sequence[HousingProject], now: datetime
+                        ) -> list[ProviderProject]:
     ids = [p.id for p in projects]
     units = await unit_types_of(session, ids)
-    counts = await count_by_status(session, ids)
+    counts = await count_by_status(session, ids, now)
     lotteries: dict[int, str] = {}
     if ids:
         lotteries = dict((await session.execute(select(HousingLottery.project_id, HousingLottery.status)
@@ -60,13 +69,13 @@ async def provider_view(session: AsyncSession, projects: Sequence[HousingProject
 
 
 async def _one(session: AsyncSession, project: HousingProject) -> ProviderProject:
-    return (await provider_view(session, [project]))[0]
+    return (await provider_view(session, [project], clock.now()))[0]
 
 
 async def create_project(session: AsyncSession, *, actor: Principal, data: ProjectIn) -> ProviderProject:
     postings.require_org_kind(actor, KIND)
     project = HousingProject.model_validate(data.model_dump(exclude={"unit_types"}),
-                                            update={"org_id": actor.org_id, "status": "draft"})
+                                            update={"org_id": actor.org_id, "status": PostingStatus.draft})
     session.add(project)
     await session.flush()
     for u in data.unit_types:
@@ -81,15 +90,12 @@ async def create_project(session: AsyncSession, *, actor: Principal, data: Proje
 async def provider_projects(session: AsyncSession, *, actor: Principal, status: str | None, cursor: str | None,
                             limit: int) -> Page[ProviderProject]:
     postings.require_org_kind(actor, KIND)
-    stmt = select(P).where(P.org_id == actor.org_id).order_by(P.id.desc()).limit(limit + 1)
+    stmt = select(P).where(P.org_id == actor.org_id)
     if status:
         stmt = stmt.where(P.status == status)
-    after = decode_cursor(cursor, "id")
-    if after:
-        stmt = stmt.where(P.id < int(after["id"]))
-    rows = list((await session.execute(stmt)).scalars())
-    nxt = encode_cursor({"id": rows[limit - 1].id}) if len(rows) > limit else None
-    return Page(items=await provider_view(session, rows[:limit]), next_cursor=nxt)
+    page = await keyset(session, stmt, [Key("id", P.id, desc=True)], cursor=cursor, limit=limit,
+                        tag="housing-provider-projects")
+    return Page(items=await provider_view(session, page.first(), clock.now()), next_cursor=page.next_cursor)
 
 
 async def provider_project(session: AsyncSession, *, actor: Principal, project_id: int) -> ProviderProject:
@@ -114,7 +120,7 @@ async def update_project(session: AsyncSession, *, actor: Principal, project_id:
     changed = {k for k, v in changes.items() if getattr(project, k) != v}
     if "allocation" in changed and (await session.execute(
             select(APP.id).where(APP.project_id == project.id).limit(1))).first():
-        raise errors.HousingAllocationLocked()
+        raise HousingAllocationLocked()
     if not changed:
         return await _one(session, project)
     project.sqlmodel_update({k: changes[k] for k in changed})
@@ -144,7 +150,7 @@ async def add_unit_type(session: AsyncSession, *, actor: Principal, project_id: 
 async def update_unit_type(session: AsyncSession, *, actor: Principal, project_id: int, unit_type_id: int,
                            data: UnitTypeUpdate) -> ProviderProject:
     now = clock.now()
-    project = await own_locked(session, actor, project_id)
+    project = await allocation.lock(session, project_id, now, owner=actor)
     _require_editable(project)
     unit = await session.get(UT, unit_type_id, with_for_update=True, populate_existing=True)
     if unit is None or unit.project_id != project.id:
@@ -157,23 +163,21 @@ async def update_unit_type(session: AsyncSession, *, actor: Principal, project_i
     terms = changed & set(_UNIT_TERMS)
     if terms and (await session.execute(select(APP.id).where(
             APP.unit_type_id == unit.id, APP.status.in_(ACTIVE_APPLICATION_STATUSES)).limit(1))).first():
-        raise errors.HousingUnitTypeInUse(fields={k: "已有人按原条件申请，不能修改" for k in sorted(terms)})
+        raise HousingUnitTypeInUse(fields={k: "已有人按原条件申请，不能修改" for k in sorted(terms)})
     total = changes.get("total_units", unit.total_units)
     available = changes.get("available_units", unit.available_units)
     if available > total:
         raise errors.ValidationFailed(fields={"available_units": "可分配套数不能多于总套数"})
     if available < unit.taken_units:
-        raise errors.HousingUnitsBelowTaken(
+        raise HousingUnitsBelowTaken(
             fields={"available_units": f"已有 {unit.taken_units} 套发出确认或已入住，不能少于该数"})
     if not changed:
         return await _one(session, project)
     unit.sqlmodel_update({k: changes[k] for k in changed})
     unit.updated_at = now
     await session.flush()
-    if "available_units" in changed:
-        # More units on a first-come or drawn project go to whoever waits next.
-        await fill(session, project, now)
-    await sync_project(session, project)
+    # More units on a first-come or drawn project go to whoever waits next.
+    await allocation.settle(session, project, now)
     await moderation.after_edit(session, actor=actor, kind=KIND, obj=project,
                                 changed={f"unit_types[{unit.id}].{k}" for k in changed})
     return await _one(session, project)
@@ -187,7 +191,7 @@ async def delete_unit_type(session: AsyncSession, *, actor: Principal, project_i
     if unit is None or unit.project_id != project.id:
         raise errors.NotFound()
     if (await session.execute(select(APP.id).where(APP.unit_type_id == unit.id).limit(1))).first():
-        raise errors.HousingUnitTypeInUse()
+        raise HousingUnitTypeInUse()
     if await _unit_count(session, project.id) <= 1:
         raise errors.ValidationFailed(fields={"unit_types": "项目至少需要一种户型"})
     await session.delete(unit)
@@ -205,7 +209,7 @@ async def set_intake(session: AsyncSession, *, actor: Principal, project_id: int
     _require_editable(project)
     if open_:
         if await lottery_of(session, project.id) is not None:
-            raise errors.HousingListFrozen()
+            raise HousingListFrozen()
         project.intake_closed_at = None
     elif project.intake_closed_at is None:
         project.intake_closed_at = now

@@ -2,10 +2,13 @@
 
 The search runs a constant number of queries whatever the page size: the page's keys, the page's
 rows, their unit types, organisation names and, for a logged-in person, favourites. Sorting and keyset
-pagination happen in SQL on denormalised project columns (rent range, units remaining), so 20,000
-projects never leave the database. A search near a point filters a bounding box on the covering geo
-index and orders by a planar approximation of the distance (arithmetic only: same SQL on SQLite and
-PostgreSQL); the radius check and the distance shown are the exact haversine, computed in Python.
+pagination (app.kit.pagination) happen in SQL on denormalised project columns (rent range, units
+remaining), so 20,000 projects never leave the database. Sorting by rent while filtering by layout
+orders by the cheapest unit type of those layouts (that also meets the rent and availability
+filters), not by the project's cheapest unit. A search near a point filters a bounding box on the
+covering geo index and orders by a planar approximation of the distance (arithmetic only: same SQL on
+SQLite and PostgreSQL); the radius check (the keyset's ``accept``) and the distance shown are the
+exact haversine, computed in Python.
 """
 
 from __future__ import annotations
@@ -15,14 +18,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, or_, select
+from sqlalchemy import bindparam, exists, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock, errors
 from app.db import padded
 from app.deps import Principal
 from app.kit.dialect import insert_for
-from app.pagination import Page, decode_cursor, encode_cursor
+from app.kit.pagination import Key, Page, keyset
+from app.kit.time import local_day
 from app.schemas.housing import (
     STATUS_LABELS,
     EligibilityCheck,
@@ -31,7 +35,6 @@ from app.schemas.housing import (
     ProjectCard,
     ProjectDetail,
 )
-from app.services.housing.allocation import expire_due
 from app.services.housing.common import (
     APP,
     KIND,
@@ -42,7 +45,7 @@ from app.services.housing.common import (
     haversine_km,
     lottery_of,
     real_name_verified,
-    shanghai_day,
+    shown_status,
     unit_public,
     unit_types_of,
     unmet_rules,
@@ -89,8 +92,9 @@ async def search(
     if rent_max is not None:
         conds.append(P.min_rent_fen <= rent_max)
     has_rent = rent_min is not None or rent_max is not None
+    unit: list[Any] = []  # what one unit type must match, when the filters concern unit types
     if layouts or (rent_min is not None and rent_max is not None) or (available_only and has_rent):
-        unit: list[Any] = [UT.project_id == P.id]
+        unit.append(UT.project_id == P.id)
         if layouts:
             unit.append(UT.layout.in_(list(layouts)))
         if rent_min is not None:
@@ -106,7 +110,12 @@ async def search(
         conds.append(or_(P.name.contains(q, autoescape=True), P.address.contains(q, autoescape=True),
                          P.metro_station.contains(q, autoescape=True)))
 
-    rows, nxt, distances = await _page(session, conds, sort, origin, radius_km, cursor, limit)
+    rent = P.min_rent_fen
+    if layouts and sort in ("rent", "rent_desc"):
+        # The rent of the matching layout: its cheapest unit type that meets every unit filter.
+        rent = func.coalesce(select(func.min(UT.rent_fen)).where(*unit).correlate(P).scalar_subquery(),
+                             P.min_rent_fen)
+    rows, nxt, distances = await _page(session, conds, sort, origin, radius_km, rent, cursor, limit)
     return Page(items=await cards(session, rows, viewer, distances), next_cursor=nxt)
 
 
@@ -124,71 +133,49 @@ def _planar_km2(origin: tuple[float, float]) -> Any:
     return dx * dx + dy * dy
 
 
+def _order(sort: str, origin: tuple[float, float] | None, rent: Any) -> list[Key]:
+    if sort == "distance":
+        assert origin is not None
+        key = Key("distance", _planar_km2(origin), float)
+    elif sort == "newest":
+        key = Key("published", P.published_at, datetime, desc=True)
+    else:
+        key = Key("rent" if rent is P.min_rent_fen else "layout_rent", rent, int, desc=sort == "rent_desc")
+    return [key, Key("id", P.id, desc=key.desc)]
+
+
 async def _page(session: AsyncSession, conds: list[Any], sort: str, origin: tuple[float, float] | None,
-                radius_km: float, cursor: str | None, limit: int
-                ) -> tuple[list[HousingProject], str | None, dict[int, float]]:
+                radius_km: float, rent: Any, cursor: str | None, limit: int
+                ) -> tuple[list[Any], str | None, dict[int, float]]:
     """Keyset pagination with the order in SQL. A first query reads only (id, sort key, position) —
     from a covering index where it can — and the full rows are loaded for the page alone."""
     conds = list(conds)
+    distances: dict[int, float] = {}
+    within = None
     if origin is not None:
         lat, lng = origin
         # Bounding box for the index, then the planar circle with a margin; the exact haversine
-        # check below drops the few in the margin that are outside the radius.
+        # check (accept) drops the few in the margin that are outside the radius.
         dlat = radius_km / KM_PER_DEGREE
         dlng = radius_km / (KM_PER_DEGREE * max(0.01, math.cos(math.radians(lat))))
         conds += [P.lat.between(lat - dlat, lat + dlat), P.lng.between(lng - dlng, lng + dlng),
                   _planar_km2(origin) <= (radius_km * 1.02) ** 2]
-    if sort == "distance":
-        key, descending = _planar_km2(origin), False
-    elif sort == "newest":
-        key, descending = P.published_at, True
-    else:
-        key, descending = P.min_rent_fen, sort == "rent_desc"
 
-    after = decode_cursor(cursor, "s", "k", "i")
-    if after and after["s"] != sort:
-        raise errors.InvalidCursor()
-    try:
-        mark = None
-        if after:
-            value = after["k"]
-            mark = (datetime.fromisoformat(value) if sort == "newest" else
-                    float(value) if sort == "distance" else int(value), int(after["i"]))
-    except (TypeError, ValueError):
-        raise errors.InvalidCursor()
+        def within(row: Any) -> bool:
+            d = haversine_km(lat, lng, row.lat, row.lng)
+            distances[row.id] = d
+            return d <= radius_km
 
-    ordering = (key.desc(), P.id.desc()) if descending else (key.asc(), P.id.asc())
-    batch = limit + 1 + (8 if origin is not None else 0)
-    picked: list[tuple[int, Any, float | None]] = []
-    for _ in range(20):  # more than one round only when many rows sit in the margin of the circle
-        stmt = select(P.id, key, P.lat, P.lng).where(*conds).order_by(*ordering).limit(batch)
-        if mark is not None:
-            k, i = mark
-            beyond = (or_(key < k, and_(key == k, P.id < i)) if descending
-                      else or_(key > k, and_(key == k, P.id > i)))
-            stmt = stmt.where(beyond)
-        rows = (await session.execute(stmt)).all()
-        for pid, k, plat, plng in rows:
-            d = haversine_km(origin[0], origin[1], plat, plng) if origin is not None else None
-            if d is None or d <= radius_km:
-                picked.append((pid, k, d))
-        if len(picked) > limit or len(rows) < batch:
-            break
-        mark = (rows[-1][1], rows[-1][0])
-    nxt = None
-    if len(picked) > limit:
-        _, k, _ = last = picked[limit - 1]
-        nxt = encode_cursor({"s": sort, "k": k.isoformat() if sort == "newest" else k, "i": last[0]})
-    page = picked[:limit]
+    found = await keyset(session, select(P.id, P.lat, P.lng).where(*conds), _order(sort, origin, rent),
+                         cursor=cursor, limit=limit, tag="housing-search", accept=within, slack=8)
+    ids = [r.id for r in found.rows]
     if sort == "distance":
-        page.sort(key=lambda r: (r[2], r[0]))  # exact order within the page
-    ids = [pid for pid, _, _ in page]
+        ids.sort(key=lambda i: (distances[i], i))  # exact order within the page
     by_id: dict[int, Any] = {}
     if ids:
         conn = await session.connection()
         by_id = {r.id: r for r in await conn.execute(_CARD_ROWS, {"ids": padded(ids)})}
-    distances = {pid: d for pid, _, d in page if d is not None}
-    return [by_id[i] for i in ids if i in by_id], nxt, distances
+    return [by_id[i] for i in ids if i in by_id], found.next_cursor, {i: distances[i] for i in ids if i in distances}
 
 
 # A results page is read as plain rows, not ORM objects: only the columns a card shows, by statements
@@ -241,7 +228,6 @@ async def project_detail(session: AsyncSession, *, viewer: Principal | None, pro
     project = await session.get(P, project_id)
     if project is None or not KIND.is_visible(project):
         raise errors.NotFound()
-    await expire_due(session, project_id, now)
     card = (await cards(session, [project], viewer, {}))[0]
     lot = await lottery_of(session, project_id)
     mine = None
@@ -251,8 +237,8 @@ async def project_detail(session: AsyncSession, *, viewer: Principal | None, pro
             .order_by(APP.id.desc()).limit(1)
         )).scalar_one_or_none()
         if app is not None:
-            mine = MyApplicationBrief(id=app.id, number=app.number, status=app.status,
-                                      status_label=STATUS_LABELS[app.status])
+            status = shown_status(app, now)
+            mine = MyApplicationBrief(id=app.id, number=app.number, status=status, status_label=STATUS_LABELS[status])
     return ProjectDetail(
         **card.model_dump(), description=project.description, photo_urls=list(project.photo_urls or []),
         eligibility=eligibility_of(project), applications_close_at=project.applications_close_at,
@@ -267,7 +253,7 @@ async def check_eligibility(session: AsyncSession, *, actor: Principal, project_
     if project is None or not KIND.is_visible(project):
         raise errors.NotFound()
     user = await session.get(User, actor.user_id)
-    unmet = unmet_rules(user, project, shanghai_day(now))
+    unmet = unmet_rules(user, project, local_day(now))
     verified = real_name_verified(user)
     if not verified:
         unmet = {"real_name": "请先完成实名认证（填写姓名和身份证号）", **unmet}
@@ -295,12 +281,7 @@ async def set_favourite(session: AsyncSession, *, actor: Principal, project_id: 
 async def my_favourites(session: AsyncSession, *, actor: Principal, cursor: str | None, limit: int
                         ) -> Page[ProjectCard]:
     fav = HousingFavourite
-    stmt = (select(fav.id, P).join(P, P.id == fav.project_id)
-            .where(fav.user_id == actor.user_id, KIND.listed())
-            .order_by(fav.id.desc()).limit(limit + 1))
-    after = decode_cursor(cursor, "id")
-    if after:
-        stmt = stmt.where(fav.id < int(after["id"]))
-    rows = (await session.execute(stmt)).all()
-    nxt = encode_cursor({"id": rows[limit - 1][0]}) if len(rows) > limit else None
-    return Page(items=await cards(session, [r[1] for r in rows[:limit]], actor, {}), next_cursor=nxt)
+    stmt = select(P).join(fav, fav.project_id == P.id).where(fav.user_id == actor.user_id, KIND.listed())
+    page = await keyset(session, stmt, [Key("id", fav.id, desc=True)], cursor=cursor, limit=limit,
+                        tag="housing-favourites")
+    return Page(items=await cards(session, page.first(), actor, {}), next_cursor=page.next_cursor)

@@ -1,0 +1,16 @@
+"""The housing service's settings (``YOUTH_HOUSING_*``), read with ``settings_of(HousingSettings)``."""
+
+from pydantic import Field
+
+from app.config import ServiceSettings, settings_of
+
+
+class HousingSettings(ServiceSettings):
+    # An offer not accepted within this many hours lapses and its unit passes to the next applicant.
+    housing_offer_expiry_hours: int = Field(72, ge=1, le=24 * 30)
+    # Applications a person may hold at once (submitted, eligible, offered or accepted), across projects.
+    housing_max_active_applications: int = Field(3, ge=1, le=20)
+
+
+def housing_settings() -> HousingSettings:
+    return settings_of(HousingSettings)
