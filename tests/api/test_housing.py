@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -273,6 +273,37 @@ async def test_a_search_runs_the_same_number_of_queries_whatever_the_page_size(c
     assert used[(6, False)] <= 6
 
 
+async def test_sorting_by_rent_with_a_layout_sorts_by_the_rent_of_that_layout(client, factory):
+    tag = unique("l")
+    provider = await factory.provider("housing_operator")
+    # the cheapest unit of `mixed` is a studio; its two-room flat is the dearer one
+    _, mixed = await factory.published(PROJECT, provider, name=f"混合户型{tag}",
+                                       unit_types=[unit("studio", 90000), unit("two_rooms", 300000)])
+    _, flats = await factory.published(PROJECT, provider, name=f"两室公寓{tag}", unit_types=[unit("two_rooms", 250000)])
+    _, dear = await factory.published(PROJECT, provider, name=f"高价公寓{tag}", unit_types=[unit("two_rooms", 320000)])
+
+    def ids(page: dict[str, Any]) -> list[int]:
+        return [p["id"] for p in page["items"]]
+
+    cheapest_first = [flats["id"], mixed["id"], dear["id"]]
+    assert ids(await search(client, q=tag, layout=["two_rooms"], sort="rent")) == cheapest_first
+    assert ids(await search(client, q=tag, layout=["two_rooms"], sort="rent_desc")) == cheapest_first[::-1]
+    # with a rent range too, the matching unit type is the one in range
+    assert ids(await search(client, q=tag, layout=["studio", "two_rooms"], rent_min=200000, rent_max=310000,
+                            sort="rent")) == [flats["id"], mixed["id"]]
+    # and the cursor pages through the same order
+    seen, cursor = [], None
+    while True:
+        page = await search(client, q=tag, layout=["two_rooms"], sort="rent", limit=1, **({"cursor": cursor} if cursor else {}))
+        seen += ids(page)
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == cheapest_first
+    # without a layout the project's cheapest unit still decides
+    assert ids(await search(client, q=tag, sort="rent")) == [mixed["id"], flats["id"], dear["id"]]
+
+
 async def test_search_refuses_bad_parameters(client):
     for params, where in (({"sort": "distance"}, "near"), ({"near": "abc"}, "near"),
                           ({"district": ["朝阳区"]}, "district.0"), ({"rent_min": 5, "rent_max": 1}, "rent_min"),
@@ -479,6 +510,97 @@ async def test_unit_type_edits_keep_the_search_figures_and_protect_what_people_a
     assert r.status_code == 409
 
 
+async def withdraw_offer(client: Any, provider: Any, application_id: int, reason: str | None) -> Any:
+    return await client.post(f"{API}/provider/housing/applications/{application_id}/withdraw-offer",
+                             json={} if reason is None else {"reason": reason}, headers=provider.headers)
+
+
+async def correct(client: Any, provider: Any, application_id: int, decision: str, reason: str | None) -> Any:
+    body: dict[str, Any] = {"decision": decision}
+    if reason is not None:
+        body["reason"] = reason
+    return await client.post(f"{API}/provider/housing/applications/{application_id}/correct-decision", json=body,
+                             headers=provider.headers)
+
+
+async def test_a_provider_withdraws_an_offer_with_a_reason_and_the_unit_passes_on(client, factory):
+    provider, project = await factory.published(PROJECT, unit_types=[unit(available=1)])
+    people = await bulk_youth(2)
+    apps = [(await apply(client, project, p)).json() for p in people]
+    for a in apps:
+        await decide(client, provider, a["id"])
+    assert (await mine(client, people[0], apps[0]["id"]))["status"] == "offered"
+
+    assert (await withdraw_offer(client, provider, apps[0]["id"], None)).status_code == 422
+    other = await factory.provider("housing_operator")
+    assert (await withdraw_offer(client, other, apps[0]["id"], "核实信息")).status_code == 404
+    r = await withdraw_offer(client, provider, apps[0]["id"], "经核实该套房源需维修，暂不能交付")
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "revoked" and r.json()["status_reason"] == "经核实该套房源需维修，暂不能交付"
+    seen = await mine(client, people[0], apps[0]["id"])
+    assert seen["status"] == "revoked" and seen["status_label"] == "房源已撤销"
+    assert [(h["to_status"], h["actor_role"]) for h in seen["history"]] == [
+        ("submitted", "youth"), ("eligible", "provider"), ("offered", "system"), ("revoked", "provider")]
+    assert seen["history"][-1]["reason"] == "经核实该套房源需维修，暂不能交付"
+    # the unit goes to the next in line, as on a decline
+    assert (await mine(client, people[1], apps[1]["id"]))["status"] == "offered"
+    assert await allocation_state(project["id"]) == (1, 1, 0)
+    notes = (await client.get(f"{API}/me/notifications", headers=people[0].headers)).json()["items"]
+    assert any(n["kind"] == "housing.offer_withdrawn" and "需维修" in n["body"] for n in notes)
+    r = await withdraw_offer(client, provider, apps[0]["id"], "再撤一次")
+    assert r.status_code == 409 and r.json()["code"] == "HOUSING_APPLICATION_STATE"
+    staff = await factory.reviewer()
+    assert "housing_application.withdraw_offer" in await audit_actions(client, staff, target_id=apps[0]["id"])
+
+
+async def test_a_provider_corrects_a_decision_and_a_freed_unit_passes_on(client, factory):
+    provider, project = await factory.published(PROJECT, unit_types=[unit(available=1)])
+    people = await bulk_youth(3)
+    apps = [(await apply(client, project, p)).json() for p in people]
+    await decide(client, provider, apps[0]["id"])  # offered the one unit
+    await decide(client, provider, apps[1]["id"], "ineligible", "申报的工作单位不在昆明")
+    await decide(client, provider, apps[2]["id"])  # waiting
+
+    # eligible and offered → ineligible: the offer goes and the unit passes to the next in line
+    assert (await correct(client, provider, apps[0]["id"], "ineligible", None)).status_code == 422
+    r = await correct(client, provider, apps[0]["id"], "ineligible", "核实发现在昆明有自有住房")
+    assert r.status_code == 200 and r.json()["status"] == "ineligible", r.text
+    assert (await mine(client, people[2], apps[2]["id"]))["status"] == "offered"
+    seen = await mine(client, people[0], apps[0]["id"])
+    assert seen["status_reason"] == "核实发现在昆明有自有住房"
+    assert [h["to_status"] for h in seen["history"]] == ["submitted", "eligible", "offered", "ineligible"]
+    # ineligible → eligible: back in line in its original place (it applied before the one now offered)
+    r = await correct(client, provider, apps[1]["id"], "eligible", "工作单位已核实在昆明")
+    assert r.status_code == 200 and r.json()["status"] == "eligible"
+    assert (await mine(client, people[1], apps[1]["id"]))["waiting_position"] == 1
+    notes = (await client.get(f"{API}/me/notifications", headers=people[1].headers)).json()["items"]
+    assert any(n["kind"] == "housing.decision_corrected" and "已核实在昆明" in n["body"] for n in notes)
+    assert await allocation_state(project["id"]) == (1, 1, 0)
+
+    r = await correct(client, provider, apps[1]["id"], "eligible", "再确认一次")
+    assert r.status_code == 409 and r.json()["code"] == "HOUSING_APPLICATION_STATE"
+    assert (await client.post(f"{API}/me/housing-applications/{apps[2]['id']}/accept",
+                              headers=people[2].headers)).status_code == 200
+    r = await correct(client, provider, apps[2]["id"], "ineligible", "已确认入住后不能更改")
+    assert r.status_code == 409 and r.json()["code"] == "HOUSING_APPLICATION_STATE"
+    staff = await factory.reviewer()
+    assert "housing_application.correct" in await audit_actions(client, staff, target_id=apps[0]["id"])
+
+
+async def test_on_a_drawn_lottery_a_decision_stays_but_a_withdrawn_offer_goes_to_the_next_drawn(client, factory):
+    provider, project, _, by_number = await lottery_with(client, factory, applicants=3, units=1)
+    order = (await seed_and_draw(client, await factory.reviewer(), project["id"], "withdraw-seed"))["order"]
+    first, second = by_number[order[0]], by_number[order[1]]
+    first_app = (await client.get(f"{API}/me/housing-applications", headers=first.headers)).json()["items"][0]
+    r = await correct(client, provider, first_app["id"], "ineligible", "核实发现在昆明有自有住房")
+    assert r.status_code == 409 and r.json()["code"] == "HOUSING_LIST_FROZEN"
+    assert (await withdraw_offer(client, provider, first_app["id"], "核实发现在昆明有自有住房")).status_code == 200
+    second_app = (await client.get(f"{API}/me/housing-applications", headers=second.headers)).json()["items"][0]
+    assert second_app["status"] == "offered"
+    results = (await client.get(f"{API}/housing/projects/{project['id']}/lottery")).json()["results"]
+    assert [x["outcome"] for x in results] == ["revoked", "offered", "eligible"]
+
+
 # --- the lottery ------------------------------------------------------------------------------------------
 
 
@@ -531,6 +653,26 @@ async def test_a_lottery_is_verifiable_and_offers_exactly_the_available_units(cl
         assert action in actions, action
     decisions = await audit_actions(client, staff, action="housing_application.decide", actor_id=provider.user_id)
     assert len(decisions) == 7
+
+
+async def test_the_lottery_page_counts_units_per_unit_type(client, factory):
+    provider, project = await factory.published(PROJECT, allocation="lottery", unit_types=[
+        unit("studio", 95000, available=2, total=6), unit("one_room", 135000, available=2, total=4)])
+    studio, one_room = (u["id"] for u in project["unit_types"])
+    for p in await bulk_youth(4):  # everyone wants a studio, as in the demo's lottery
+        a = (await apply(client, project, p)).json()
+        await decide(client, provider, a["id"])
+    await client.post(f"{API}/provider/housing/projects/{project['id']}/lottery/freeze", headers=provider.headers)
+    drawn = await seed_and_draw(client, await factory.reviewer(), project["id"], "units-seed")
+    assert drawn["units_available"] == 4  # both unit types together
+    by_type = {u["unit_type_id"]: u for u in drawn["unit_types"]}
+
+    def counts(u: dict[str, Any]) -> tuple[int, int, int]:
+        return u["available_units"], u["remaining_units"], u["entries"]
+
+    assert counts(by_type[studio]) == (2, 0, 4) and counts(by_type[one_room]) == (2, 2, 0)
+    offered = [x for x in drawn["results"] if x["outcome"] == "offered"]
+    assert len(offered) == by_type[studio]["available_units"] and {x["unit_type_id"] for x in offered} == {studio}
 
 
 async def test_the_list_cannot_be_frozen_with_undecided_applications_or_changed_after(client, factory):
@@ -843,3 +985,36 @@ async def test_concurrent_applications_keep_one_per_project_and_three_in_all(cli
     assert {r.json()["code"] for r in results if r.status_code != 201} <= {
         "HOUSING_DUPLICATE_APPLICATION", "HOUSING_APPLICATION_LIMIT"}
     assert len({r.json()["project_id"] for r in created}) == 3
+
+
+@pytest.fixture
+def housing_env(monkeypatch):
+    from app.config import reset_settings
+
+    def set_env(**values: str) -> None:
+        for k, v in values.items():
+            monkeypatch.setenv(k, v)
+        reset_settings()
+
+    yield set_env
+    monkeypatch.undo()
+    reset_settings()
+
+
+async def test_the_offer_expiry_is_a_documented_setting(client, factory, housing_env):
+    from app.services.housing.settings import HousingSettings
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in HousingSettings.model_fields:
+        assert f"`YOUTH_{name.upper()}`" in readme, name
+    assert HousingSettings.model_fields["housing_offer_expiry_hours"].default == 72
+
+    housing_env(YOUTH_HOUSING_OFFER_EXPIRY_HOURS="24")
+    provider, project = await factory.published(PROJECT)
+    person = (await bulk_youth(1))[0]
+    app = (await apply(client, project, person)).json()
+    await decide(client, provider, app["id"])
+    seen = await mine(client, person, app["id"])
+    answer_by = datetime.fromisoformat(seen["offer_expires_at"]) - datetime.fromisoformat(seen["offered_at"])
+    assert answer_by == timedelta(hours=24) and "24 小时" in seen["history"][-1]["reason"]
