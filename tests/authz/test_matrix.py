@@ -131,6 +131,10 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("GET", "/api/v1/provider/housing/projects/{project_id}/applications.csv"): ("housing", PROVIDER_OWN, None),
     ("POST", "/api/v1/provider/housing/applications/{application_id}/decision"): (
         "housing", PROVIDER_OWN, lambda w: {"decision": "eligible"}),
+    ("POST", "/api/v1/provider/housing/applications/{application_id}/correct-decision"): (
+        "housing", PROVIDER_OWN, lambda w: {"decision": "ineligible", "reason": "核实发现在昆明有自有住房"}),
+    ("POST", "/api/v1/provider/housing/applications/{application_id}/withdraw-offer"): (
+        "housing", PROVIDER_OWN, lambda w: {"reason": "该套房源需维修，暂不能交付"}),
     ("POST", "/api/v1/provider/housing/projects/{project_id}/lottery/freeze"): ("housing", PROVIDER_OWN, None),
     ("POST", "/api/v1/staff/housing/projects/{project_id}/lottery/seed"): (
         "housing", STAFF, lambda w: {"seed": "2026-12-01 福彩3D 123", "source": "中国福利彩票"}),
