@@ -110,12 +110,12 @@ async def search(
         conds.append(or_(P.name.contains(q, autoescape=True), P.address.contains(q, autoescape=True),
                          P.metro_station.contains(q, autoescape=True)))
 
-    rent = P.min_rent_fen
-    if layouts and sort in ("rent", "rent_desc"):
-        # The rent of the matching layout: its cheapest unit type that meets every unit filter.
-        rent = func.coalesce(select(func.min(UT.rent_fen)).where(*unit).correlate(P).scalar_subquery(),
-                             P.min_rent_fen)
-    rows, nxt, distances = await _page(session, conds, sort, origin, radius_km, rent, cursor, limit)
+    # Sorting by rent with a layout: the rent of the matching layout, i.e. the cheapest unit type that
+    # meets every unit filter (the exists() above guarantees there is one).
+    unit_rent = (select(func.min(UT.rent_fen)).where(*unit).correlate(P).scalar_subquery()
+                 if layouts and sort in ("rent", "rent_desc") else None)
+    rows, nxt, distances = await _page(session, conds, _order(sort, origin, unit_rent), origin, radius_km,
+                                       cursor, limit)
     return Page(items=await cards(session, rows, viewer, distances), next_cursor=nxt)
 
 
@@ -133,19 +133,20 @@ def _planar_km2(origin: tuple[float, float]) -> Any:
     return dx * dx + dy * dy
 
 
-def _order(sort: str, origin: tuple[float, float] | None, rent: Any) -> list[Key]:
-    if sort == "distance":
-        assert origin is not None
+def _order(sort: str, origin: tuple[float, float] | None, unit_rent: Any) -> list[Key]:
+    if sort == "distance" and origin is not None:
         key = Key("distance", _planar_km2(origin), float)
     elif sort == "newest":
         key = Key("published", P.published_at, datetime, desc=True)
+    elif unit_rent is not None:
+        key = Key("layout_rent", func.coalesce(unit_rent, P.min_rent_fen), int, desc=sort == "rent_desc")
     else:
-        key = Key("rent" if rent is P.min_rent_fen else "layout_rent", rent, int, desc=sort == "rent_desc")
+        key = Key("rent", P.min_rent_fen, int, desc=sort == "rent_desc")
     return [key, Key("id", P.id, desc=key.desc)]
 
 
-async def _page(session: AsyncSession, conds: list[Any], sort: str, origin: tuple[float, float] | None,
-                radius_km: float, rent: Any, cursor: str | None, limit: int
+async def _page(session: AsyncSession, conds: list[Any], order: list[Key], origin: tuple[float, float] | None,
+                radius_km: float, cursor: str | None, limit: int
                 ) -> tuple[list[Any], str | None, dict[int, float]]:
     """Keyset pagination with the order in SQL. A first query reads only (id, sort key, position) —
     from a covering index where it can — and the full rows are loaded for the page alone."""
@@ -166,10 +167,10 @@ async def _page(session: AsyncSession, conds: list[Any], sort: str, origin: tupl
             distances[row.id] = d
             return d <= radius_km
 
-    found = await keyset(session, select(P.id, P.lat, P.lng).where(*conds), _order(sort, origin, rent),
+    found = await keyset(session, select(P.id, P.lat, P.lng).where(*conds), order,
                          cursor=cursor, limit=limit, tag="housing-search", accept=within, slack=8)
     ids = [r.id for r in found.rows]
-    if sort == "distance":
+    if order[0].name == "distance":
         ids.sort(key=lambda i: (distances[i], i))  # exact order within the page
     by_id: dict[int, Any] = {}
     if ids:
