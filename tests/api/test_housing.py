@@ -987,30 +987,18 @@ async def test_concurrent_applications_keep_one_per_project_and_three_in_all(cli
     assert len({r.json()["project_id"] for r in created}) == 3
 
 
-@pytest.fixture
-def housing_env(monkeypatch):
-    from app.config import reset_settings
-
-    def set_env(**values: str) -> None:
-        for k, v in values.items():
-            monkeypatch.setenv(k, v)
-        reset_settings()
-
-    yield set_env
-    monkeypatch.undo()
-    reset_settings()
-
-
-async def test_the_offer_expiry_is_a_documented_setting(client, factory, housing_env):
-    from app.services.housing.settings import HousingSettings
+async def test_the_offer_expiry_is_a_documented_setting(client, factory, monkeypatch):
+    from app.services.housing.settings import HousingSettings, housing_settings
     from tests.conftest import ROOT
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for name in HousingSettings.model_fields:
         assert f"`YOUTH_{name.upper()}`" in readme, name
     assert HousingSettings.model_fields["housing_offer_expiry_hours"].default == 72
+    monkeypatch.setenv("YOUTH_HOUSING_OFFER_EXPIRY_HOURS", "24")
+    assert HousingSettings().housing_offer_expiry_hours == 24
 
-    housing_env(YOUTH_HOUSING_OFFER_EXPIRY_HOURS="24")
+    monkeypatch.setattr(housing_settings(), "housing_offer_expiry_hours", 24)
     provider, project = await factory.published(PROJECT)
     person = (await bulk_youth(1))[0]
     app = (await apply(client, project, person)).json()
