@@ -95,7 +95,6 @@ class Settings(BaseSettings):
     event_signup_gate: int = 4
     event_check_in_opens_minutes: int = 120
 
-
     # Working days (app.kit.time): Monday to Friday, less these public holidays, plus these make-up
     # working days (调休) that fall on a weekend. Set them from the State Council's yearly notice.
     holidays: list[date] = Field(default_factory=list)

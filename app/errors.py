@@ -106,7 +106,6 @@ ContentRejected = define("CONTENT_REJECTED", 422, "内容未通过安全检查�
 PostingStateInvalid = define("POSTING_STATE_INVALID", 409, "该内容当前状态不允许此操作")
 UnknownPostingKind = define("UNKNOWN_POSTING_KIND", 404, "不支持的内容类型")
 
-
 # --- events (青年联谊交友) -------------------------------------------------------------------------
 EventSignupNotOpen = define("EVENT_SIGNUP_NOT_OPEN", 409, "活动报名尚未开始，请留意报名开始时间")
 EventSignupClosed = define("EVENT_SIGNUP_CLOSED", 409, "活动报名已截止")
