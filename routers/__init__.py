@@ -1,6 +1,17 @@
 """Every router of the API, in the order they appear in the OpenAPI document."""
 
-from routers import audit, auth, counselling, events, housing, moderation, notifications, orgs, profile
+from routers import (
+    audit,
+    auth,
+    counselling,
+    events,
+    housing,
+    moderation,
+    notifications,
+    orgs,
+    profile,
+    volunteer,
+)
 
 ROUTERS = [
     auth.router,
@@ -10,6 +21,7 @@ ROUTERS = [
     housing.router,
     events.router,
     counselling.router,
+    volunteer.router,
     moderation.router,
     audit.router,
 ]

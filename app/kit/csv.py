@@ -71,12 +71,16 @@ async def encode(export: CsvExport) -> AsyncIterator[bytes]:
         yield b"".join(chunk)
 
 
+def attachment(filename: str) -> str:
+    """A Content-Disposition for a download (also used for PDFs). RFC 6266/5987: an ASCII fallback
+    name and the UTF-8 one, so Chinese file names survive."""
+    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
 def response(export: CsvExport) -> StreamingResponse:
-    # RFC 6266/5987: an ASCII fallback name and the UTF-8 one (Chinese file names survive).
-    ascii_name = export.filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
-    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(export.filename)}"
     return StreamingResponse(encode(export), media_type="text/csv; charset=utf-8",
-                             headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})
+                             headers={"Content-Disposition": attachment(export.filename), "Cache-Control": "no-store"})
 
 
 async def batched(stmt: Select[Any], key: Key, convert: Callable[[Any], Sequence[Any]], *, size: int = 500
