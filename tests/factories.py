@@ -341,3 +341,24 @@ def counsellor_body(**over: Any) -> dict[str, Any]:
     data.update(over)
     return data
 
+
+
+def volunteer_shift(*, start: datetime | None = None, hours: float = 3, capacity: int = 5, **over: Any
+                    ) -> dict[str, Any]:
+    start = start or now() + timedelta(days=3)
+    data: dict[str, Any] = {"starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=hours)).isoformat(),
+                            "capacity": capacity}
+    data.update(over)
+    return data
+
+
+@builder("volunteer_project", "volunteer_org", "/provider/volunteer/projects")
+def volunteer_project_body(*, shifts: list[dict[str, Any]] | None = None, **over: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "title": "滇池卫士·海埂湿地清洁", "category": "dianchi", "description": "沿湖岸拾捡垃圾、劝导游客文明观鸥。",
+        "requirements": "请穿防滑鞋，靠近水边时注意安全。", "skills": ["体力好"], "district": "西山区",
+        "place": "海埂大坝", "address": "昆明市西山区海埂路", "lat": 24.9637, "lng": 102.6644,
+        "contact_name": "王老师", "contact_phone": "0871-63100000", "shifts": shifts or [volunteer_shift()],
+    }
+    data.update(over)
+    return data

@@ -85,7 +85,7 @@ def _check_place(shift: VolunteerShift, project: VolunteerProject, at: LocationI
 
 async def _my_signup(session: AsyncSession, shift_id: int, user_id: int) -> VolunteerSignup:
     signup = (await session.execute(select(VolunteerSignup).where(
-        U.shift_id == shift_id, U.user_id == user_id, U.status == "signed_up").with_for_update()
+        U.shift_id == shift_id, U.user_id == user_id, U.status == "signed_up").with_for_update(key_share=True)
         .execution_options(populate_existing=True))).scalar_one_or_none()
     if signup is None:
         raise verr.NotSignedUp("您没有报名成功该岗位，不能签到")
@@ -139,7 +139,7 @@ async def _scanned(session: AsyncSession, actor: Principal, shift_id: int, ticke
     if not isinstance(signup_id, int) or not 0 < signup_id < 2**31:
         raise verr.TicketInvalid()
     signup = (await session.execute(select(VolunteerSignup).where(U.id == signup_id, U.shift_id == shift_id)
-                                    .with_for_update().execution_options(populate_existing=True))).scalar_one_or_none()
+                                    .with_for_update(key_share=True).execution_options(populate_existing=True))).scalar_one_or_none()
     if signup is None or signup.status != "signed_up":
         raise verr.TicketInvalid("该报名已取消或已失效，签到码不能使用")
     return shift, project, signup

@@ -203,7 +203,7 @@ def pdf_data(cert: VolunteerCertificate) -> dict[str, Any]:
     """What the PDF template prints, all as text."""
     c = cert.content
     if cert.scope == "project":
-        scope = f"参加「{c['projects'][0]['title']}」项目，"
+        scope = f"在「{c['projects'][0]['title']}」项目中"
     else:
         scope = f"于{_day_text(cert.period_from.isoformat(), cert.period_to.isoformat())}期间"  # type: ignore[union-attr]
     issued = local_day(cert.issued_at)
@@ -313,7 +313,7 @@ async def staff_get(session: AsyncSession, *, actor: Principal, certificate_id: 
 
 async def staff_revoke(session: AsyncSession, *, actor: Principal, certificate_id: int, reason: str
                        ) -> StaffCertificate:
-    cert = await session.get(VolunteerCertificate, certificate_id, with_for_update=True, populate_existing=True)
+    cert = await session.get(VolunteerCertificate, certificate_id, with_for_update={"key_share": True}, populate_existing=True)
     if cert is None:
         raise errors.NotFound()
     if cert.status != "valid":

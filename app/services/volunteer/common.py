@@ -157,7 +157,7 @@ async def shift_and_project(session: AsyncSession, shift_id: int, *, for_update:
     stmt = select(VolunteerShift, VolunteerProject).join(VolunteerProject, VolunteerProject.id == S.project_id).where(
         S.id == shift_id)
     if for_update:
-        stmt = stmt.with_for_update(of=VolunteerShift).execution_options(populate_existing=True)
+        stmt = stmt.with_for_update(of=VolunteerShift, key_share=True).execution_options(populate_existing=True)
     row = (await session.execute(stmt)).first()
     if row is None:
         raise errors.NotFound()

@@ -92,7 +92,7 @@ async def my_hours(session: AsyncSession, *, actor: Principal, status: str | Non
 
 async def _own(session: AsyncSession, actor: Principal, hours_id: int, *, for_update: bool = False
                ) -> VolunteerHours:
-    h = await session.get(VolunteerHours, hours_id, with_for_update=for_update or None,
+    h = await session.get(VolunteerHours, hours_id, with_for_update={"key_share": True} if for_update else None,
                           populate_existing=for_update or None)
     if h is None or h.user_id != actor.user_id:
         raise errors.NotFound()
@@ -151,7 +151,7 @@ async def provider_hours(session: AsyncSession, *, actor: Principal, status: str
 
 async def _org_records(session: AsyncSession, actor: Principal, ids: list[int]) -> dict[int, VolunteerHours]:
     postings.require_org_kind(actor, KIND)
-    rows = (await session.execute(select(VolunteerHours).where(H.id.in_(ids)).order_by(H.id).with_for_update()
+    rows = (await session.execute(select(VolunteerHours).where(H.id.in_(ids)).order_by(H.id).with_for_update(key_share=True)
                                   .execution_options(populate_existing=True))).scalars().all()
     found = {h.id: h for h in rows if h.org_id == actor.org_id}
     missing = [i for i in dict.fromkeys(ids) if i not in found]

@@ -133,7 +133,7 @@ async def own_shift(session: AsyncSession, actor: Principal, shift_id: int, *, f
     postings.require_org_kind(actor, KIND)
     stmt = select(VolunteerShift, VolunteerProject).join(VolunteerProject, P.id == S.project_id).where(S.id == shift_id)
     if for_update:
-        stmt = stmt.with_for_update(of=VolunteerShift).execution_options(populate_existing=True)
+        stmt = stmt.with_for_update(of=VolunteerShift, key_share=True).execution_options(populate_existing=True)
     row = (await session.execute(stmt)).first()
     if row is None or row[1].org_id != actor.org_id:
         raise errors.NotFound()
@@ -240,7 +240,7 @@ async def cancel_upcoming(session: AsyncSession, project: VolunteerProject, reas
     now = clock.now()
     shifts = (await session.execute(
         select(VolunteerShift).where(S.project_id == project.id, S.cancelled_at.is_(None), S.starts_at > now)
-        .with_for_update().execution_options(populate_existing=True))).scalars().all()
+        .with_for_update(key_share=True).execution_options(populate_existing=True))).scalars().all()
     for shift in shifts:
         await _cancel(session, shift, project, f"项目已下架（{reason}）", now)
 

@@ -12,7 +12,8 @@ How the rules hold under concurrent requests:
 - whoever touches the waitlist (a newcomer finding the shift full, a cancellation, more places)
   first locks the shift row: a place freed is given to the head of the waitlist by its freer, and a
   newcomer sees it taken, so nobody waits while a place stands empty and nobody passes the queue.
-Lock order: the shift row, then sign-up rows.
+Lock order: the shift row, then sign-up rows. Rows are locked FOR NO KEY UPDATE: a new sign-up holds
+KEY SHARE on its shift (the foreign key), which FOR UPDATE would wait for and deadlock against.
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ async def _lost_race(session: AsyncSession, shift: VolunteerShift, user_id: int,
 async def _full(session: AsyncSession, shift: VolunteerShift, project: VolunteerProject, signup_id: int,
                 now: datetime) -> None:
     """The counter refused: decide under the shift's row lock (see the module docstring)."""
-    locked = (await session.execute(select(VolunteerShift).where(S.id == shift.id).with_for_update()
+    locked = (await session.execute(select(VolunteerShift).where(S.id == shift.id).with_for_update(key_share=True)
                                     .execution_options(populate_existing=True))).scalar_one()
     if locked.cancelled_at is not None:
         raise verr.ShiftCancelled()
