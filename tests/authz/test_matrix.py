@@ -51,6 +51,14 @@ def STRUCK(w: World) -> dict[str, Any]:
     return {"booking_id": w.ids["struck_booking_id"]}
 
 
+def VPROJECT(w: World) -> dict[str, Any]:
+    return {"project_id": w.ids["v_project_id"]}
+
+
+# Self check-in and out: nobody is at the shift now; the other young person may not have signed up yet.
+NOT_THERE = ("VOLUNTEER_CHECK_IN_NOT_OPEN", "VOLUNTEER_NOT_SIGNED_UP", "VOLUNTEER_NOT_CHECKED_IN")
+
+
 # (method, path): (service whose organisations are owner/other_org, expectations, body builder or None
 #                  [, path parameters overriding the world's])
 MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
@@ -212,6 +220,62 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("GET", "/api/v1/provider/counselling/risk-queue"): ("counselling", PROVIDER, None),
     ("GET", "/api/v1/me/counselling-restriction"): ("counselling", YOUTH, None),
     ("GET", "/api/v1/staff/counselling/stats"): ("counselling", STAFF, None),
+    # volunteering
+    ("GET", "/api/v1/volunteer/projects"): ("volunteer", ALL_OK, None),
+    ("GET", "/api/v1/volunteer/projects/{project_id}"): ("volunteer", ALL_OK, None, VPROJECT),
+    ("POST", "/api/v1/volunteer/shifts/{shift_id}/signups"): ("volunteer", YOUTH, None),
+    ("GET", "/api/v1/volunteer/shifts/{shift_id}/signups/mine"): (
+        "volunteer", dict(YOUTH, other_youth="VOLUNTEER_NOT_SIGNED_UP"), None),
+    ("DELETE", "/api/v1/volunteer/shifts/{shift_id}/signups/mine"): ("volunteer", YOUTH, None),
+    ("GET", "/api/v1/volunteer/shifts/{shift_id}/ticket"): (
+        "volunteer", dict(YOUTH, other_youth="VOLUNTEER_NOT_SIGNED_UP"), None),
+    ("POST", "/api/v1/volunteer/shifts/{shift_id}/self-check-in"): (
+        "volunteer", dict(YOUTH, youth=NOT_THERE, other_youth=NOT_THERE),
+        lambda w: {"lat": 24.9637, "lng": 102.6644, "accuracy_m": 10}),
+    ("POST", "/api/v1/volunteer/shifts/{shift_id}/self-check-out"): (
+        "volunteer", dict(YOUTH, youth=NOT_THERE, other_youth=NOT_THERE),
+        lambda w: {"lat": 24.9637, "lng": 102.6644, "accuracy_m": 10}),
+    ("GET", "/api/v1/me/volunteer-signups"): ("volunteer", YOUTH, None),
+    ("GET", "/api/v1/me/volunteer-hours"): ("volunteer", YOUTH, None),
+    ("GET", "/api/v1/me/volunteer-hours/{hours_id}"): ("volunteer", YOUTH_OWN, None),
+    ("POST", "/api/v1/me/volunteer-hours/{hours_id}/dispute"): (
+        "volunteer", YOUTH_OWN, lambda w: {"reason": "实际服务时间更长"}),
+    ("GET", "/api/v1/me/volunteer-record"): ("volunteer", YOUTH, None),
+    ("POST", "/api/v1/me/volunteer-certificates"): (
+        "volunteer", YOUTH, lambda w: {"scope": "period", "period_from": "2020-01-01", "period_to": "2030-12-31"}),
+    ("GET", "/api/v1/me/volunteer-certificates"): ("volunteer", YOUTH, None),
+    ("GET", "/api/v1/me/volunteer-certificates/{certificate_id}"): ("volunteer", YOUTH_OWN, None),
+    ("GET", "/api/v1/me/volunteer-certificates/{certificate_id}/pdf"): ("volunteer", YOUTH_OWN, None),
+    ("GET", "/api/v1/certificates/{code}"): ("volunteer", ALL_OK, None),
+    ("POST", "/api/v1/provider/volunteer/projects"): ("volunteer", PROVIDER, lambda w: {"title": "x"}),
+    ("GET", "/api/v1/provider/volunteer/projects/{project_id}"): ("volunteer", PROVIDER_OWN, None, VPROJECT),
+    ("PATCH", "/api/v1/provider/volunteer/projects/{project_id}"): (
+        "volunteer", PROVIDER_OWN, lambda w: {"contact_name": "李老师"}, VPROJECT),
+    ("POST", "/api/v1/provider/volunteer/projects/{project_id}/shifts"): (
+        "volunteer", PROVIDER_OWN, lambda w: {"starts_at": _later(12), "ends_at": _later(12)[:11] + "23:59:00+00:00",
+                                              "capacity": 5}, VPROJECT),
+    ("PATCH", "/api/v1/provider/volunteer/shifts/{shift_id}"): ("volunteer", PROVIDER_OWN, lambda w: {"capacity": 12}),
+    ("POST", "/api/v1/provider/volunteer/shifts/{shift_id}/cancel"): (
+        "volunteer", PROVIDER_OWN, lambda w: {"reason": "天气原因取消"}),
+    ("GET", "/api/v1/provider/volunteer/shifts/{shift_id}/signups"): ("volunteer", PROVIDER_OWN, None),
+    ("GET", "/api/v1/provider/volunteer/shifts/{shift_id}/signups.csv"): ("volunteer", PROVIDER_OWN, None),
+    ("POST", "/api/v1/provider/volunteer/shifts/{shift_id}/check-ins"): (
+        "volunteer", PROVIDER_OWN, lambda w: {"ticket": "forged.ticket.value"}),
+    ("POST", "/api/v1/provider/volunteer/shifts/{shift_id}/check-outs"): (
+        "volunteer", PROVIDER_OWN, lambda w: {"ticket": "forged.ticket.value"}),
+    ("GET", "/api/v1/provider/volunteer/hours"): ("volunteer", PROVIDER, None),
+    ("POST", "/api/v1/provider/volunteer/hours/confirm"): (
+        "volunteer", PROVIDER_OWN, lambda w: {"ids": [w.ids["hours_id"]]}),
+    ("POST", "/api/v1/provider/volunteer/hours/adjust"): (
+        "volunteer", PROVIDER_OWN, lambda w: {"items": [{"id": w.ids["hours_id"], "minutes": 90,
+                                                         "reason": "核对签到表后调整"}]}),
+    ("POST", "/api/v1/provider/volunteer/hours/{hours_id}/answer"): (
+        "volunteer", PROVIDER_OWN, lambda w: {"reason": "已核实签到记录"}),
+    ("GET", "/api/v1/staff/volunteer/late-organisations"): ("volunteer", STAFF, None),
+    ("GET", "/api/v1/staff/volunteer/certificates"): ("volunteer", STAFF, None),
+    ("GET", "/api/v1/staff/volunteer/certificates/{certificate_id}"): ("volunteer", STAFF, None),
+    ("POST", "/api/v1/staff/volunteer/certificates/{certificate_id}/revoke"): (
+        "volunteer", STAFF, lambda w: {"reason": "持有人申请作废"}),
 }
 
 # Routes whose allowed caller changes what later routes rely on run last, in this order.
@@ -229,6 +293,8 @@ LAST = [
     ("POST", "/api/v1/provider/counselling/bookings/{booking_id}/cancel"),
     ("DELETE", "/api/v1/counselling/bookings/{booking_id}"),
     ("DELETE", "/api/v1/provider/counselling/slots/{slot_id}"),
+    ("DELETE", "/api/v1/volunteer/shifts/{shift_id}/signups/mine"),
+    ("POST", "/api/v1/provider/volunteer/shifts/{shift_id}/cancel"),
 ]
 
 

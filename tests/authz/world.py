@@ -40,7 +40,7 @@ async def build(client: Any) -> World:
     other = await f.youth(profile=True, gender="female")
     w = World(None, youth, other, await f.staff("moderator"), await f.staff("admin"))
     for service, kind in (("housing", "housing_operator"), ("events", "event_organizer"),
-                          ("counselling", "counselling_center")):
+                          ("counselling", "counselling_center"), ("volunteer", "volunteer_org")):
         w.owners[service] = await f.provider(kind)
         w.others[service] = await f.provider(kind)
     w.owners["platform"], w.others["platform"] = w.owners["housing"], w.others["housing"]
@@ -113,6 +113,8 @@ async def build(client: Any) -> World:
                                 json={"status": "no_show"}, headers=c.headers))
     w.ids.update(risk_booking_id=risky["id"], struck_booking_id=struck)
 
+    await _volunteering(client, w, publish)
+
     # platform: an organisation waiting for verification, a report, an editor of the platform owner's organisation
     signup = {"name": "待审核机构", "kind": "employer", "credit_code": make_credit_code(), "contact_name": "李",
               "contact_phone": "0871-1234567", "owner_username": unique("pend"), "owner_password": "pending-pass-123"}
@@ -122,6 +124,37 @@ async def build(client: Any) -> World:
     editor = await account("provider", org_id=w.owners["platform"].org_id, org_role="editor")
     w.ids.update(org_id=org["id"], report_id=report["id"], member_id=editor.user_id)
     return w
+
+
+async def _volunteering(client: Any, w: World, publish: Any) -> None:
+    """A project with a shift to come (the young person signed up) and one served three days ago whose
+    hours are confirmed and certified."""
+    from app import clock
+    from tests.factories import volunteer_project_body, volunteer_shift
+
+    v = w.owners["volunteer"]
+    served = _now() - timedelta(days=3)
+    with clock.frozen(served - timedelta(days=1)):
+        body = volunteer_project_body(shifts=[volunteer_shift(start=_now() + timedelta(days=4), capacity=10),
+                                              volunteer_shift(start=served, hours=2)])
+        p = await _ok(await client.post(f"{API}/provider/volunteer/projects", json=body, headers=v.headers), 201)
+        await publish("volunteer_project", p["id"], v)
+        past, upcoming = (s["id"] for s in p["shifts"])  # in time order
+        for sid in (upcoming, past):
+            await _ok(await client.post(f"{API}/volunteer/shifts/{sid}/signups", headers=w.youth.headers), 201)
+    here = {"lat": p["lat"], "lng": p["lng"], "accuracy_m": 10}
+    with clock.frozen(served):
+        await _ok(await client.post(f"{API}/volunteer/shifts/{past}/self-check-in", json=here, headers=w.youth.headers))
+    with clock.frozen(served + timedelta(hours=2)):
+        out = await _ok(await client.post(f"{API}/volunteer/shifts/{past}/self-check-out", json=here,
+                                          headers=w.youth.headers))
+    hours_id = out["hours"]["id"]
+    await _ok(await client.post(f"{API}/provider/volunteer/hours/confirm", json={"ids": [hours_id]}, headers=v.headers))
+    cert = await _ok(await client.post(f"{API}/me/volunteer-certificates", json={"scope": "project",
+                                                                                 "project_id": p["id"]},
+                                       headers=w.youth.headers), 201)
+    w.ids.update(v_project_id=p["id"], shift_id=upcoming, hours_id=hours_id, certificate_id=cert["id"],
+                 code=cert["code"])
 
 
 async def _past_booking(centre: Actor, counsellor_id: int, person: Actor, *, hours_ago: int = 1) -> int:
