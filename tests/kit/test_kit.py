@@ -145,6 +145,9 @@ async def test_csv_export_has_bom_header_and_guards_formulas():
                     ["李四", "'-1+2", "", "否"]]
     resp = kit_csv.response(export)
     assert "filename*=UTF-8''%E7%94%B3%E8%AF%B7-1.csv" in resp.headers["content-disposition"]
+    # The same header serves other downloads (certificate PDFs): an ASCII fallback without quotes.
+    assert kit_csv.attachment('证明"1".pdf') == \
+        'attachment; filename="___1_.pdf"; filename*=UTF-8\'\'%E8%AF%81%E6%98%8E%221%22.pdf'
 
 
 async def test_csv_batched_reads_every_row_in_short_sessions(table):

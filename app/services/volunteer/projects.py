@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -203,8 +204,12 @@ async def _move_signups(session: AsyncSession, shift: VolunteerShift, project: V
             shift.taken -= held
         notify_many(session, SHIFT_RELEASED, [c.user_id for c in clashing], data={"shift_id": shift.id},
                     project=project.title, starts_at=shift.starts_at)
-    await session.execute(update(U).where(U.shift_id == shift.id, U.status.in_(ACTIVE_SIGNUP))
-                          .values(starts_at=shift.starts_at, ends_at=shift.ends_at).execution_options(**NO_SYNC))
+    try:
+        await session.execute(update(U).where(U.shift_id == shift.id, U.status.in_(ACTIVE_SIGNUP))
+                              .values(starts_at=shift.starts_at, ends_at=shift.ends_at).execution_options(**NO_SYNC))
+    except IntegrityError:
+        # PostgreSQL's overlap constraint: a volunteer signed up for a clashing shift in the meantime.
+        raise errors.Conflict("有志愿者刚刚报名了与新时间冲突的岗位，请重试")
     await session.flush()
     return [c.id for c in clashing]
 
