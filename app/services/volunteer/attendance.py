@@ -52,7 +52,11 @@ def _distance_text(metres: float) -> str:
     return f"{round(metres)}米" if metres < 1000 else f"{metres / 1000:.1f}公里"
 
 
-def _check_in_time(shift: VolunteerShift, now: datetime) -> None:
+def _check_in(shift: VolunteerShift, signup: VolunteerSignup, now: datetime, who: str) -> None:
+    if shift.cancelled_at is not None:
+        raise verr.ShiftCancelled()
+    if signup.checked_in_at is not None:
+        raise verr.AlreadyCheckedIn(f"{who}已于{display(signup.checked_in_at)}签到")
     opens, ends, _ = _window(shift)
     if now < opens:
         raise verr.CheckInNotOpen(f"签到时间为{display(opens)}至{display(ends)}，现在还早{_minutes_text(opens - now)}")
@@ -99,11 +103,7 @@ async def self_check_in(session: AsyncSession, *, actor: Principal, shift_id: in
     shift, project = await shift_and_project(session, shift_id)
     signup = await _my_signup(session, shift_id, actor.user_id)
     now = clock.now()
-    if shift.cancelled_at is not None:
-        raise verr.ShiftCancelled()
-    if signup.checked_in_at is not None:
-        raise verr.AlreadyCheckedIn(f"已于{display(signup.checked_in_at)}签到")
-    _check_in_time(shift, now)
+    _check_in(shift, signup, now, "您")
     d = _check_place(shift, project, at)
     signup.checked_in_at, signup.check_in_distance_m, signup.check_in_accuracy_m = now, d, round(at.accuracy_m)
     await session.flush()
@@ -152,11 +152,7 @@ async def _nickname(session: AsyncSession, user_id: int) -> str | None:
 async def scan_check_in(session: AsyncSession, *, actor: Principal, shift_id: int, ticket: str) -> AttendancePublic:
     shift, _, signup = await _scanned(session, actor, shift_id, ticket)
     now = clock.now()
-    if shift.cancelled_at is not None:
-        raise verr.ShiftCancelled()
-    if signup.checked_in_at is not None:
-        raise verr.AlreadyCheckedIn(f"该志愿者已于{display(signup.checked_in_at)}签到")
-    _check_in_time(shift, now)
+    _check_in(shift, signup, now, "该志愿者")
     signup.checked_in_at, signup.checked_in_by = now, actor.user_id
     await session.flush()
     await audit.record(session, actor=actor, action="volunteer.check_in", target_kind=SIGNUP_SOURCE,

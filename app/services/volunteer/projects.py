@@ -42,6 +42,7 @@ from app.services.volunteer.common import (
     S,
     U,
     distance_m,
+    shift_and_project,
     shift_place,
     shift_state,
     visible_project,
@@ -132,13 +133,10 @@ async def own_shift(session: AsyncSession, actor: Principal, shift_id: int, *, f
                     ) -> tuple[VolunteerShift, VolunteerProject]:
     """A shift of one of the actor's organisation's projects; anyone else's answers 404."""
     postings.require_org_kind(actor, KIND)
-    stmt = select(VolunteerShift, VolunteerProject).join(VolunteerProject, P.id == S.project_id).where(S.id == shift_id)
-    if for_update:
-        stmt = stmt.with_for_update(of=VolunteerShift, key_share=True).execution_options(populate_existing=True)
-    row = (await session.execute(stmt)).first()
-    if row is None or row[1].org_id != actor.org_id:
+    shift, project = await shift_and_project(session, shift_id, for_update=for_update)
+    if project.org_id != actor.org_id:
         raise errors.NotFound()
-    return row[0], row[1]
+    return shift, project
 
 
 async def update_shift(session: AsyncSession, *, actor: Principal, shift_id: int, data: ShiftUpdate
