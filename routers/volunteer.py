@@ -71,7 +71,7 @@ async def list_projects(
     session: SessionDep, category: Category | None = None, district: District | None = None,
     date_from: Annotated[DayIn | None, Query(description="Local (Asia/Shanghai) date")] = None,
     date_to: Annotated[DayIn | None, Query(description="Local date, inclusive")] = None,
-    open_only: Annotated[bool, Query(description="Only projects with a shift open for sign-up with places left")] = False,
+    open_only: Annotated[bool, Query(description="Only projects with an open shift with places left")] = False,
     lat: Annotated[float | None, Query(ge=-90, le=90, description="GCJ-02")] = None,
     lng: Annotated[float | None, Query(ge=-180, le=180)] = None,
     radius_km: Annotated[float, Query(gt=0, le=50)] = 10.0,
@@ -204,7 +204,8 @@ async def verify_certificate(code: CertificateCode, session: SessionDep) -> Cert
 
 @router.post("/api/v1/provider/volunteer/projects", response_model=ProjectProvider,
              status_code=status.HTTP_201_CREATED,
-             summary="Create a project with its shifts (a draft; submit it through /provider/postings/volunteer_project/{id}/submit)")
+             summary="Create a project with its shifts (a draft: submit it through "
+                     "/provider/postings/volunteer_project/{id}/submit)")
 async def create_project(body: ProjectCreate, user: Organiser, session: SessionDep, idem: IdempotencyDep
                          ) -> ProjectProvider:
     return await idem.run(session, user, lambda: volunteer.create_project(session, actor=user, data=body),
@@ -272,7 +273,8 @@ async def scan_check_out(shift_id: ShiftId, body: ScanIn, user: Organiser, sessi
 @router.get("/api/v1/provider/volunteer/hours", response_model=Page[ProviderHours],
             summary="The organisation's records of hours, closest to the 10-working-day limit first")
 async def provider_hours(user: Organiser, session: SessionDep, status: HoursStatus | None = None,
-                         disputed: bool | None = None, shift_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+                         disputed: bool | None = None,
+                         shift_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
                          cursor: Cursor = None, limit: Limit = 50) -> Page[ProviderHours]:
     return await volunteer.provider_hours(session, actor=user, status=status, disputed=disputed, shift_id=shift_id,
                                           cursor=cursor, limit=limit)

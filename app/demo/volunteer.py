@@ -90,7 +90,8 @@ async def _history(session: AsyncSession, ctx: DemoContext, lake: VolunteerProje
         hours = VolunteerHours(
             signup_id=signup.id, user_id=person.id, org_id=lake.org_id, project_id=lake.id, shift_id=shift.id,
             category=lake.category, served_on=local_day(start), measured_minutes=180, minutes=180,
-            status="confirmed" if confirmed else "pending", confirmed_at=end + timedelta(days=2) if confirmed else None,
+            status="confirmed" if confirmed else "pending",
+            confirmed_at=end + timedelta(days=2) if confirmed else None,
             confirmed_by=organiser.id if confirmed else None, remind_at=add_working_days(end, 7),
             due_at=add_working_days(end, 10))
         session.add(hours)

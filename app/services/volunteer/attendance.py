@@ -99,7 +99,8 @@ async def _my_signup(session: AsyncSession, shift_id: int, user_id: int) -> Volu
 # --- the volunteer themself -------------------------------------------------------------------------
 
 
-async def self_check_in(session: AsyncSession, *, actor: Principal, shift_id: int, at: LocationIn) -> AttendancePublic:
+async def self_check_in(session: AsyncSession, *, actor: Principal, shift_id: int, at: LocationIn
+                        ) -> AttendancePublic:
     shift, project = await shift_and_project(session, shift_id)
     signup = await _my_signup(session, shift_id, actor.user_id)
     now = clock.now()
@@ -138,8 +139,9 @@ async def _scanned(session: AsyncSession, actor: Principal, shift_id: int, ticke
     signup_id = claims.get("uid")
     if not isinstance(signup_id, int) or not 0 < signup_id < 2**31:
         raise verr.TicketInvalid()
-    signup = (await session.execute(select(VolunteerSignup).where(U.id == signup_id, U.shift_id == shift_id)
-                                    .with_for_update(key_share=True).execution_options(populate_existing=True))).scalar_one_or_none()
+    signup = (await session.execute(
+        select(VolunteerSignup).where(U.id == signup_id, U.shift_id == shift_id).with_for_update(key_share=True)
+        .execution_options(populate_existing=True))).scalar_one_or_none()
     if signup is None or signup.status != "signed_up":
         raise verr.TicketInvalid("该报名已取消或已失效，签到码不能使用")
     return shift, project, signup

@@ -205,7 +205,8 @@ def pdf_data(cert: VolunteerCertificate) -> dict[str, Any]:
     if cert.scope == "project":
         scope = f"在「{c['projects'][0]['title']}」项目中"
     else:
-        scope = f"于{_day_text(cert.period_from.isoformat(), cert.period_to.isoformat())}期间"  # type: ignore[union-attr]
+        assert cert.period_from is not None and cert.period_to is not None
+        scope = f"于{_day_text(cert.period_from.isoformat(), cert.period_to.isoformat())}期间"
     issued = local_day(cert.issued_at)
     return {
         "code": display_code(cert.code), "name": c["name"], "id_number": c["id_number"], "scope_text": scope,
@@ -292,7 +293,8 @@ async def staff_search(session: AsyncSession, *, actor: Principal, code: str | N
         stmt = stmt.where(C.issued_at < end)
     page = await keyset(session, stmt, [Key("i", C.id, desc=True)], cursor=cursor, limit=limit, tag="staff-certs")
     # Names and masked ID numbers: who looked them up is kept.
-    await audit.record(session, actor=actor, action="volunteer_certificate.search", target_kind="volunteer_certificate",
+    await audit.record(session, actor=actor, action="volunteer_certificate.search",
+                       target_kind="volunteer_certificate",
                        detail={"code": bool(code), "user_id": user_id, "status": status,
                                "ids": [r[0].id for r in page.rows]})
     return page.page(lambda r: _staff_view(r[0]))
@@ -313,7 +315,8 @@ async def staff_get(session: AsyncSession, *, actor: Principal, certificate_id: 
 
 async def staff_revoke(session: AsyncSession, *, actor: Principal, certificate_id: int, reason: str
                        ) -> StaffCertificate:
-    cert = await session.get(VolunteerCertificate, certificate_id, with_for_update={"key_share": True}, populate_existing=True)
+    cert = await session.get(VolunteerCertificate, certificate_id, with_for_update={"key_share": True},
+                             populate_existing=True)
     if cert is None:
         raise errors.NotFound()
     if cert.status != "valid":

@@ -82,7 +82,8 @@ async def hours_view(session: AsyncSession, h: VolunteerHours, title: str | None
 
 async def my_hours(session: AsyncSession, *, actor: Principal, status: str | None, cursor: str | None, limit: int
                    ) -> Page[HoursPublic]:
-    stmt = select(VolunteerHours, P.title).join(VolunteerProject, P.id == H.project_id).where(H.user_id == actor.user_id)
+    stmt = (select(VolunteerHours, P.title).join(VolunteerProject, P.id == H.project_id)
+            .where(H.user_id == actor.user_id))
     if status:
         stmt = stmt.where(H.status == status)
     order = [Key("d", H.served_on, date, desc=True), Key("i", H.id, desc=True)]
@@ -151,9 +152,10 @@ async def provider_hours(session: AsyncSession, *, actor: Principal, status: str
 
 async def _org_records(session: AsyncSession, actor: Principal, ids: list[int]) -> dict[int, VolunteerHours]:
     postings.require_org_kind(actor, KIND)
-    rows = (await session.execute(select(VolunteerHours).where(H.id.in_(ids)).order_by(H.id).with_for_update(key_share=True)
+    rows = (await session.execute(select(VolunteerHours).where(H.id.in_(ids), H.org_id == actor.org_id)
+                                  .order_by(H.id).with_for_update(key_share=True)
                                   .execution_options(populate_existing=True))).scalars().all()
-    found = {h.id: h for h in rows if h.org_id == actor.org_id}
+    found = {h.id: h for h in rows}
     missing = [i for i in dict.fromkeys(ids) if i not in found]
     if missing:
         raise errors.NotFound(f"找不到服务时长记录：{', '.join(map(str, missing[:10]))}")

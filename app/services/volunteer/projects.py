@@ -79,8 +79,8 @@ def _check_shift(starts: datetime, ends: datetime, closes: datetime, now: dateti
 def _new_shift(project_id: int, data: ShiftIn, now: datetime, prefix: str = "") -> VolunteerShift:
     closes = data.signup_closes_at or data.starts_at
     _check_shift(data.starts_at, data.ends_at, closes, now, prefix)
-    return VolunteerShift(project_id=project_id, starts_at=data.starts_at, ends_at=data.ends_at, signup_closes_at=closes,
-                          place=data.place, lat=data.lat, lng=data.lng, check_in_radius_m=data.check_in_radius_m,
+    return VolunteerShift(project_id=project_id, starts_at=data.starts_at, ends_at=data.ends_at,
+                          signup_closes_at=closes, place=data.place, lat=data.lat, lng=data.lng, check_in_radius_m=data.check_in_radius_m,
                           capacity=data.capacity)
 
 
