@@ -32,6 +32,8 @@ from tests.api.test_counselling import (
 )
 from tests.api.test_housing import apply
 from tests.conftest import Factory, adult_birth, make_id_number
+from tests.factories import bulk_youth
+from tests.factories import published as published_posting
 
 API = "/api/v1"
 # What an operator turns up while debugging; every other logger without a level of its own follows the root.
@@ -186,11 +188,23 @@ async def test_a_journey_through_the_sensitive_endpoints_logs_none_of_it(watched
     csv = r.content.decode("utf-8-sig")
     assert phone[:3] + "****" + phone[-4:] in csv and id_number[:4] + "*" * 10 + id_number[-4:] in csv
 
+    # Volunteering: a 16-year-old's guardian's phone, seen masked by the organiser and in its CSV.
+    guardian_phone = phone_number()
+    (minor,) = await bulk_youth(1, birth_date=date(date.today().year - 16, 1, 1))
+    organiser, posting = await published_posting(client, "volunteer_project")
+    shift = posting["shifts"][0]["id"]
+    r = await client.post(f"{API}/volunteer/shifts/{shift}/signups", headers=minor.headers, json={
+        "guardian": {"name": "隐私测试家长", "phone": guardian_phone, "consent": True}})
+    assert r.status_code == 201, r.text
+    for path in ("signups", "signups.csv"):
+        r = await client.get(f"{API}/provider/volunteer/shifts/{shift}/{path}", headers=organiser.headers)
+        assert r.status_code == 200 and guardian_phone[:3] + "****" + guardian_phone[-4:] in r.content.decode("utf-8-sig")
+
     secrets = {"id_number": id_number, "refused_id_number": refused, "phone": phone, "intake": intake,
-               "note": note, "follow_up": follow_up}
+               "note": note, "follow_up": follow_up, "guardian_phone": guardian_phone}
     leaks = every_log_record.leaks(secrets)
     assert not leaks, "\n".join(map(str, leaks))
-    for label in ("id_number", "refused_id_number", "phone"):
+    for label in ("id_number", "refused_id_number", "phone", "guardian_phone"):
         echoed = [where for where, answer in client.answers if secrets[label] in answer]
         assert echoed == [], (label, echoed)
     # The check above looked at something: SQLAlchemy did log the statements, without their parameters.

@@ -281,6 +281,7 @@ class SignupProvider(BaseModel):
     waitlist_position: int | None = None
     created_at: datetime
     guardian_name: str | None = None
+    guardian_phone_masked: str | None = None
     guardian_consent_at: datetime | None = None
     checked_in_at: datetime | None = None
     checked_out_at: datetime | None = None

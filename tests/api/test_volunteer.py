@@ -223,6 +223,7 @@ async def test_age_and_guardian_consent(client, factory):
                                         headers=organiser.headers)
     row = provider_signups.json()["items"][0]
     assert row["guardian_name"] == "李妈妈" and row["guardian_consent_at"] and row["age"] == 16
+    assert row["guardian_phone_masked"] == "139****1111"
     async with session_scope() as s:
         stored = (await s.execute(text("SELECT guardian_phone FROM volunteer_signups WHERE id = :i"),
                                   {"i": ok.json()["id"]})).scalar_one()
@@ -401,6 +402,8 @@ async def test_hours_count_only_once_confirmed_and_a_dispute_changes_them_with_h
     assert r.status_code == 200 and r.json()["dispute_status"] == "open"
     r = await client.post(f"{API}/me/volunteer-hours/{hid}/dispute", json={"reason": "再提一次"}, headers=person.headers)
     assert r.json()["code"] == "VOLUNTEER_HOURS_STATE"
+    opened = [n for n in await notes(client, provider) if n["kind"] == "volunteer.dispute_opened"]
+    assert len(opened) == 1 and "收尾清点" in opened[0]["body"]
     listed = (await client.get(f"{API}/provider/volunteer/hours", params={"disputed": "true"},
                                headers=provider.headers)).json()["items"]
     assert [i["id"] for i in listed] == [hid]

@@ -78,6 +78,11 @@ CERTIFICATE_REVOKED = define(
     "volunteer.certificate_revoked", title="志愿服务证明已作废",
     body="证明 {code} 已作废：{reason}。您可以重新开具一份新的证明。",
     params=("code", "reason"), wechat="volunteer", keywords={"character_string1": "code", "thing2": "reason"})
+DISPUTE_OPENED = define(
+    "volunteer.dispute_opened", title="志愿者对服务时长提出异议",
+    body="「{project}」{served_on}的一条服务时长记录有异议：{reason}。请核实后答复。",
+    params=("project", "served_on", "reason"), wechat="volunteer",
+    keywords={"thing1": "project", "date2": "served_on", "thing3": "reason"})
 HOURS_OVERDUE = define(
     "volunteer.hours_overdue", title="有志愿服务时长待确认",
     body="「{project}」{starts_at}的岗位还有{count}条服务时长未确认，请在{due_at}前确认（记录应在活动后10个工作日内完成）。",

@@ -28,10 +28,11 @@ from app.schemas.volunteer import (
     VolunteerRecord,
 )
 from app.services import audit
-from app.services.notifications.catalogue import notify
+from app.services.notifications.catalogue import notify, notify_many
 from app.services.volunteer import errors as verr
 from app.services.volunteer.common import (
     DISPUTE_ANSWERED,
+    DISPUTE_OPENED,
     HOURS_ADJUSTED,
     HOURS_CONFIRMED,
     HOURS_OVERDUE,
@@ -48,6 +49,11 @@ from models.volunteer import VolunteerHours, VolunteerHoursEvent, VolunteerProje
 
 H = VolunteerHours
 E = VolunteerHoursEvent
+
+
+async def _members(session: AsyncSession, org_id: int) -> list[int]:
+    """Everyone who acts for the organisation: organisation notices go to each of them."""
+    return list((await session.execute(select(OrgMember.user_id).where(OrgMember.org_id == org_id))).scalars())
 
 
 def record_event(session: AsyncSession, hours: VolunteerHours, *, action: str, actor: Principal | None,
@@ -125,6 +131,9 @@ async def dispute(session: AsyncSession, *, actor: Principal, hours_id: int, rea
     h.dispute_status, h.dispute_reason, h.disputed_at, h.updated_at = "open", reason, now, now
     record_event(session, h, action="disputed", actor=actor, before=h.minutes, after=h.minutes, reason=reason)
     await session.flush()
+    title = (await _titles(session, [h]))[h.project_id]
+    notify_many(session, DISPUTE_OPENED, await _members(session, h.org_id), data={"hours_id": h.id},
+                project=title, served_on=h.served_on, reason=reason)
     return await my_hours_detail(session, actor=actor, hours_id=h.id)
 
 
@@ -299,10 +308,7 @@ async def remind_organisers(session: AsyncSession, now: datetime) -> int:
         entry[2] = min(entry[2], due_at)
     info = {r[0]: (r[1], r[2]) for r in (await session.execute(
         select(S.id, P.title, S.starts_at).join(VolunteerProject, P.id == S.project_id).where(S.id.in_(per_shift))))}
-    members: dict[int, list[int]] = {}
-    for org_id in {v[0] for v in per_shift.values()}:
-        members[org_id] = list((await session.execute(select(OrgMember.user_id).where(OrgMember.org_id == org_id)))
-                               .scalars())
+    members = {org_id: await _members(session, org_id) for org_id in {v[0] for v in per_shift.values()}}
     for shift_id, (org_id, count, due_at) in per_shift.items():
         title, starts_at = info[shift_id]
         for uid in members[org_id]:

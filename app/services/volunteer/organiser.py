@@ -17,7 +17,7 @@ from app.schemas.volunteer import SignupProvider
 from app.services import audit
 from app.services.volunteer.common import U
 from app.services.volunteer.projects import own_shift
-from app.validators import age_on
+from app.validators import age_on, mask_phone
 from models.accounts import User
 from models.volunteer import VolunteerHours, VolunteerSignup
 
@@ -43,7 +43,8 @@ def _item(r: Any, day: Any) -> SignupProvider:
     return SignupProvider(
         signup_id=s.id, user_id=s.user_id, nickname=r[1], real_name=r[2], age=age_on(r[3], day) if r[3] else None,
         status=s.status, waitlist_position=r[7] if s.status == "waitlisted" else None, created_at=s.created_at,
-        guardian_name=s.guardian_name, guardian_consent_at=s.guardian_consent_at, checked_in_at=s.checked_in_at,
+        guardian_name=s.guardian_name, guardian_phone_masked=mask_phone(s.guardian_phone) if s.guardian_phone else None,
+        guardian_consent_at=s.guardian_consent_at, checked_in_at=s.checked_in_at,
         checked_out_at=s.checked_out_at, check_in_distance_m=s.check_in_distance_m, hours_id=r[4], minutes=r[5],
         hours_status=r[6])
 
@@ -57,7 +58,7 @@ async def shift_signups(session: AsyncSession, *, actor: Principal, shift_id: in
     return page.page(lambda r: _item(r, day))
 
 
-HEADER = ["报名编号", "昵称", "姓名", "年龄", "状态", "候补位次", "报名时间", "监护人", "签到时间", "签退时间",
+HEADER = ["报名编号", "昵称", "姓名", "年龄", "状态", "候补位次", "报名时间", "监护人", "监护人电话", "签到时间", "签退时间",
           "签到距离（米）", "服务时长（小时）", "时长状态"]
 
 
@@ -71,7 +72,8 @@ async def shift_signups_csv(session: AsyncSession, *, actor: Principal, shift_id
     def row(r: Any) -> list[Any]:
         i = _item(r, day)
         return [i.signup_id, i.nickname, i.real_name, i.age, _STATUS_LABELS.get(i.status, i.status),
-                i.waitlist_position, i.created_at, i.guardian_name, i.checked_in_at, i.checked_out_at,
+                i.waitlist_position, i.created_at, i.guardian_name, i.guardian_phone_masked, i.checked_in_at,
+                i.checked_out_at,
                 i.check_in_distance_m, None if i.minutes is None else f"{i.minutes / 60:g}",
                 {"pending": "待确认", "confirmed": "已确认"}.get(i.hours_status or "", "")]
 
