@@ -46,6 +46,7 @@ from app.schemas.volunteer import (
     StaffCertificate,
     TicketPublic,
     VolunteerRecord,
+    WaiveIn,
 )
 from app.services import volunteer
 
@@ -58,6 +59,7 @@ District = Literal[KUNMING_DISTRICTS]  # type: ignore[valid-type]
 ProjectId = path_id("志愿项目编号")
 ShiftId = path_id("岗位编号")
 HoursId = path_id("服务时长记录编号")
+SignupId = path_id("报名编号")
 CertificateId = path_id("证明编号（数字）")
 CertificateCode = Annotated[str, Path(min_length=1, max_length=40, description="The code printed on the certificate")]
 
@@ -268,6 +270,12 @@ async def scan_check_in(shift_id: ShiftId, body: ScanIn, user: Organiser, sessio
              summary="Scan the ticket again to check them out; their hours are proposed")
 async def scan_check_out(shift_id: ShiftId, body: ScanIn, user: Organiser, session: SessionDep) -> AttendancePublic:
     return await volunteer.scan_check_out(session, actor=user, shift_id=shift_id, ticket=body.ticket)
+
+
+@router.post("/api/v1/provider/volunteer/signups/{signup_id}/waive-strike", response_model=SignupProvider,
+             summary="Excuse a no-show or late cancellation with a reason (the shared restriction policy)")
+async def waive_strike(signup_id: SignupId, body: WaiveIn, user: Organiser, session: SessionDep) -> SignupProvider:
+    return await volunteer.waive_strike(session, actor=user, signup_id=signup_id, reason=body.reason)
 
 
 @router.get("/api/v1/provider/volunteer/hours", response_model=Page[ProviderHours],

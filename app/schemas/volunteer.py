@@ -357,6 +357,10 @@ class AnswerIn(StrictModel):
     minutes: Minutes | None = Field(None, description="New hours, when the dispute is upheld")
 
 
+class WaiveIn(StrictModel):
+    reason: Reason
+
+
 class BulkResult(BaseModel):
     updated: list[HoursPublic]
 

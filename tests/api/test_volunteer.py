@@ -286,12 +286,16 @@ async def test_moving_a_shift_notifies_people_and_releases_those_it_would_overla
 
 async def test_late_cancellations_and_no_shows_restrict_through_the_shared_policy(client, travel):
     start = now() + timedelta(days=3)
-    _, p = await project(client, shifts=[volunteer_shift(start=start), volunteer_shift(start=start + timedelta(days=1)),
-                                         volunteer_shift(start=start + timedelta(days=3))])
+    provider, p = await project(client, shifts=[volunteer_shift(start=start),
+                                                volunteer_shift(start=start + timedelta(days=1)),
+                                                volunteer_shift(start=start + timedelta(days=3))])
     late, absent, later = shift_ids(p)
     (person,) = await youth()
+    signups = {}
     for sid in (late, absent, later):
-        assert (await sign_up(client, person, sid)).status_code == 201
+        r = await sign_up(client, person, sid)
+        assert r.status_code == 201
+        signups[sid] = r.json()["id"]
     travel(start - timedelta(hours=2))  # inside the 3-hour cut-off
     r = await client.delete(f"{API}/volunteer/shifts/{late}/signups/mine", headers=person.headers)
     assert r.json()["late_cancel"] is True
@@ -305,6 +309,13 @@ async def test_late_cancellations_and_no_shows_restrict_through_the_shared_polic
     _, other = await project(client, shifts=[volunteer_shift(start=start + timedelta(days=10))])
     r = await sign_up(client, person, other["shifts"][0]["id"])
     assert r.status_code == 403 and r.json()["code"] == "VOLUNTEER_SIGNUP_RESTRICTED" and "后可再报名" in r.json()["message"]
+    # The organiser excuses the no-show (the person was ill): the restriction it caused is lifted.
+    waive = f"{API}/provider/volunteer/signups/{signups[absent]}/waive-strike"
+    r = await client.post(waive, json={"reason": "当天生病，已电话请假"}, headers=provider.headers)
+    assert r.status_code == 200, r.text
+    r = await client.post(waive, json={"reason": "当天生病，已电话请假"}, headers=provider.headers)
+    assert r.json()["code"] == "VOLUNTEER_NO_STRIKE"
+    assert (await sign_up(client, person, other["shifts"][0]["id"])).status_code == 201
 
 
 # --- attendance -----------------------------------------------------------------------------------------

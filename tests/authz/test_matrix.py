@@ -264,6 +264,8 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("POST", "/api/v1/provider/volunteer/shifts/{shift_id}/check-outs"): (
         "volunteer", PROVIDER_OWN, lambda w: {"ticket": "forged.ticket.value"}),
     ("GET", "/api/v1/provider/volunteer/hours"): ("volunteer", PROVIDER, None),
+    ("POST", "/api/v1/provider/volunteer/signups/{signup_id}/waive-strike"): (
+        "volunteer", PROVIDER_OWN, lambda w: {"reason": "因病请假，已提前告知"}),
     ("POST", "/api/v1/provider/volunteer/hours/confirm"): (
         "volunteer", PROVIDER_OWN, lambda w: {"ids": [w.ids["hours_id"]]}),
     ("POST", "/api/v1/provider/volunteer/hours/adjust"): (

@@ -140,8 +140,9 @@ async def _volunteering(client: Any, w: World, publish: Any) -> None:
         p = await _ok(await client.post(f"{API}/provider/volunteer/projects", json=body, headers=v.headers), 201)
         await publish("volunteer_project", p["id"], v)
         past, upcoming = (s["id"] for s in p["shifts"])  # in time order
-        for sid in (upcoming, past):
-            await _ok(await client.post(f"{API}/volunteer/shifts/{sid}/signups", headers=w.youth.headers), 201)
+        signup = await _ok(await client.post(f"{API}/volunteer/shifts/{upcoming}/signups", headers=w.youth.headers),
+                           201)
+        await _ok(await client.post(f"{API}/volunteer/shifts/{past}/signups", headers=w.youth.headers), 201)
     here = {"lat": p["lat"], "lng": p["lng"], "accuracy_m": 10}
     with clock.frozen(served):
         await _ok(await client.post(f"{API}/volunteer/shifts/{past}/self-check-in", json=here, headers=w.youth.headers))
@@ -153,7 +154,7 @@ async def _volunteering(client: Any, w: World, publish: Any) -> None:
     cert = await _ok(await client.post(f"{API}/me/volunteer-certificates", json={"scope": "project",
                                                                                  "project_id": p["id"]},
                                        headers=w.youth.headers), 201)
-    w.ids.update(v_project_id=p["id"], shift_id=upcoming, hours_id=hours_id, certificate_id=cert["id"],
+    w.ids.update(v_project_id=p["id"], shift_id=upcoming, signup_id=signup["id"], hours_id=hours_id, certificate_id=cert["id"],
                  code=cert["code"])
 
 

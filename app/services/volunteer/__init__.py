@@ -51,7 +51,7 @@ from app.services.volunteer.hours import (
     provider_hours,
     record,
 )
-from app.services.volunteer.organiser import shift_signups, shift_signups_csv
+from app.services.volunteer.organiser import shift_signups, shift_signups_csv, waive_strike
 from app.services.volunteer.projects import (
     add_shift,
     cancel_shift,
@@ -70,5 +70,5 @@ __all__ = [
     "late_organisations", "list_projects", "mark_no_shows", "my_certificates", "my_hours", "my_hours_detail",
     "my_signup", "my_signups", "provider_hours", "record", "revoke_certificate", "scan_check_in", "scan_check_out",
     "search_certificates", "self_check_in", "self_check_out", "shift_signups", "shift_signups_csv", "sign_up",
-    "staff_certificate", "ticket", "update_project", "update_shift", "verify_certificate",
+    "staff_certificate", "ticket", "update_project", "update_shift", "verify_certificate", "waive_strike",
 ]

@@ -34,4 +34,5 @@ CertificateProfileRequired = define("VOLUNTEER_CERTIFICATE_PROFILE_REQUIRED", 40
 CertificateCodeMistyped = define("CERTIFICATE_CODE_MISTYPED", 400, "证明编号有误（校验位不符），请核对后重新输入")
 CertificateNotFound = define("CERTIFICATE_NOT_FOUND", 404, "查无此证明：编号格式正确，但本平台没有开具过这份证明")
 CertificateRevoked = define("CERTIFICATE_ALREADY_REVOKED", 409, "该证明已作废")
+NoStrike = define("VOLUNTEER_NO_STRIKE", 409, "该报名没有需要撤销的爽约或临时取消记录")
 PdfUnavailable = define("CERTIFICATE_PDF_UNAVAILABLE", 503, "证明文件暂时无法生成，请稍后再试或使用电子证明信息")

@@ -8,17 +8,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import clock
+from app import clock, errors
 from app.deps import Principal
 from app.kit import csv
 from app.kit.pagination import Key, Page, keyset
 from app.kit.time import local_day
 from app.schemas.volunteer import SignupProvider
-from app.services import audit
-from app.services.volunteer.common import U
+from app.services import audit, restrictions
+from app.services.volunteer import errors as verr
+from app.services.volunteer.common import SERVICE, SIGNUP_SOURCE, U
 from app.services.volunteer.projects import own_shift
 from app.validators import age_on, mask_phone
 from models.accounts import User
+from models.restrictions import Strike
 from models.volunteer import VolunteerHours, VolunteerSignup
 
 _STATUS_LABELS = {"signed_up": "已报名", "waitlisted": "候补", "cancelled": "已取消", "no_show": "未到场",
@@ -47,6 +49,27 @@ def _item(r: Any, day: Any) -> SignupProvider:
         guardian_consent_at=s.guardian_consent_at, checked_in_at=s.checked_in_at,
         checked_out_at=s.checked_out_at, check_in_distance_m=s.check_in_distance_m, hours_id=r[4], minutes=r[5],
         hours_status=r[6])
+
+
+async def waive_strike(session: AsyncSession, *, actor: Principal, signup_id: int, reason: str) -> SignupProvider:
+    """The organiser excuses a no-show or late cancellation (ill, an emergency): under the one policy
+    (app.services.restrictions) the strike counts no more, and a restriction it caused is lifted."""
+    signup = await session.get(VolunteerSignup, signup_id)
+    if signup is None:
+        raise errors.NotFound()
+    shift, _ = await own_shift(session, actor, signup.shift_id)
+    strikes = (await session.execute(select(Strike.id).where(
+        Strike.source_kind == SIGNUP_SOURCE, Strike.source_id == signup.id, Strike.waived_at.is_(None)))).scalars().all()
+    if not strikes:
+        raise verr.NoStrike()
+    now = clock.now()
+    for strike_id in strikes:
+        await restrictions.waive(session, strike_id=strike_id, service=SERVICE, by_user_id=actor.user_id,
+                                 reason=reason, now=now)
+    await audit.record(session, actor=actor, action="volunteer.waive_strike", target_kind=SIGNUP_SOURCE,
+                       target_id=signup.id, reason=reason)
+    row = (await session.execute(_statement(shift.id, None).where(U.id == signup.id))).one()
+    return _item(row, local_day(shift.starts_at))
 
 
 async def shift_signups(session: AsyncSession, *, actor: Principal, shift_id: int, status: str | None,
