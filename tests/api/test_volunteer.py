@@ -19,6 +19,7 @@ from sqlalchemy import select, text
 from app import clock
 from app.db import session_scope
 from app.kit import sweeper
+from tests.api.test_events import patient_pool  # noqa: F401  (the rush waits for a connection, never a 503)
 from tests.factories import (
     Actor,
     bulk_youth,
@@ -652,6 +653,7 @@ async def test_certificates_of_someone_else_are_not_found(client, travel):
 # --- concurrency ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("patient_pool")
 async def test_two_hundred_people_at_once_fill_exactly_twenty_places(client):
     _, p = await project(client, shifts=[volunteer_shift(capacity=20)])
     sid = p["shifts"][0]["id"]
@@ -669,6 +671,7 @@ async def test_two_hundred_people_at_once_fill_exactly_twenty_places(client):
     assert taken == 20 and rows == ["signed_up"] * 20
 
 
+@pytest.mark.usefixtures("patient_pool")
 async def test_two_overlapping_shifts_signed_up_for_at_the_same_moment_leave_one(client):
     start = now() + timedelta(days=9)
     _, a = await project(client, shifts=[volunteer_shift(start=start, hours=3, capacity=20)])
