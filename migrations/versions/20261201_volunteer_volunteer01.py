@@ -1,7 +1,7 @@
 """volunteer: projects, shifts, sign-ups, hours, certificates
 
 Revision ID: volunteer01
-Revises: counselrisk01
+Revises: platform01
 Create Date: 2026-12-01
 
 On PostgreSQL, an exclusion constraint (extension btree_gist, trusted since PostgreSQL 13, so a
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'volunteer01'
-down_revision: str | Sequence[str] | None = 'counselrisk01'
+down_revision: str | Sequence[str] | None = 'platform01'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -88,6 +88,19 @@ async def test_a_project_is_public_only_after_review_with_places_left_per_shift(
     assert [m["status"] for m in detail["my_signups"]] == ["signed_up"]
 
 
+async def test_signing_up_is_taking_part_in_the_organisation(client):
+    from app.kit.postings import took_part
+
+    organiser, p = await project(client)
+    other, _ = await project(client)
+    volunteer, bystander = await youth(2)
+    assert (await sign_up(client, volunteer, p["shifts"][0]["id"])).status_code == 201
+    async with session_scope() as s:
+        assert await took_part(s, volunteer.user_id, organiser.org_id)
+        assert not await took_part(s, volunteer.user_id, other.org_id)
+        assert not await took_part(s, bystander.user_id, organiser.org_id)
+
+
 async def test_a_provider_of_another_kind_cannot_post_and_another_org_sees_404(client, factory):
     events = await factory.provider("event_organizer")
     r = await client.post(f"{API}/provider/volunteer/projects", json={"title": "x"}, headers=events.headers)

@@ -100,6 +100,8 @@ KIND = postings.register(PostingKind(
     text_fields=("title", "description", "requirements", "skills", "place", "address"), label="志愿项目",
     # People who served keep seeing the project they served in after it closes.
     shown_after_close=True, on_take_down=_on_take_down,
+    # Signing up for a shift is taking part (it gives a report about the organisation standing).
+    interactions=lambda user_id: select(VolunteerSignup.project_id).where(VolunteerSignup.user_id == user_id),
 ))
 
 
