@@ -16,13 +16,29 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @app.callback()
-def _logging() -> None:
-    # Every command logs as the server does: JSON in production, and personal data kept out of
-    # SQLAlchemy's and aiosqlite's debug lines (long-running workers such as deliver-notifications).
+def _start_up() -> None:
+    # Every command checks what the server checks at start-up (no development secrets, SQLite or
+    # stand-in in production) and logs as the server does: JSON in production, and personal data kept
+    # out of SQLAlchemy's and aiosqlite's debug lines (long-running workers such as deliver-notifications).
     from app.config import get_settings
     from app.context import configure_logging
 
-    configure_logging(get_settings().json_logs)
+    settings = get_settings()
+    try:
+        settings.check_production_ready()
+    except RuntimeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    configure_logging(settings.json_logs)
+
+
+def _refuse_demo_in_prod() -> None:
+    from app.config import get_settings
+
+    if get_settings().env == "prod":
+        # The demo accounts' password is published in the README.
+        typer.echo("error: demo data is never loaded in prod (its staff password is public)", err=True)
+        raise typer.Exit(2)
 
 
 def _alembic(*args: str) -> None:
@@ -55,7 +71,8 @@ def migrate(revision: str = typer.Argument("heads", help="Target revision")) -> 
 
 @app.command("seed-demo")
 def seed_demo(if_empty: bool = typer.Option(True, help="Only when the database has no users yet")) -> None:
-    """Load the demo data set."""
+    """Load the demo data set (never in prod)."""
+    _refuse_demo_in_prod()
     from app.db import dispose_engine, session_scope
     from app.demo import is_empty
     from app.demo import seed_demo as run
@@ -114,9 +131,14 @@ def serve(
         False, "--with-workers",
         help="Also run the notification worker and the sweeper, as child processes (development: `make run`)"),
 ) -> None:
-    """Serve the API with uvicorn."""
+    """Serve the API with uvicorn (timeouts and limits from the YOUTH_SERVER_* settings)."""
     import uvicorn
 
+    from app.config import get_settings
+    from app.server import uvicorn_options
+
+    if demo:
+        _refuse_demo_in_prod()
     if migrate_first:
         migrate("heads")
     if demo:
@@ -126,7 +148,7 @@ def serve(
 
         raise typer.Exit(supervisor.Supervisor(supervisor.children(host=host, port=port, workers=workers)).run())
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=True, log_config=None, access_log=False)
+                **uvicorn_options(get_settings()))
 
 
 @app.command()

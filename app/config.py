@@ -9,6 +9,8 @@ service's name) and reads them with ``settings_of(ThatClass)``; every subclass i
 from __future__ import annotations
 
 import base64
+import math
+from collections import Counter
 from datetime import date
 from functools import lru_cache
 from typing import Any, Literal, TypeVar
@@ -81,6 +83,17 @@ class Settings(BaseSettings):
     rate_limits: dict[str, str] = Field(default_factory=dict)
     max_body_bytes: int = 1_048_576
     log_json: bool | None = None  # default: JSON in prod, plain text elsewhere
+    # Addresses (or networks, "10.0.0.0/8") of the proxies in front whose X-Forwarded-For names the
+    # client; every per-address rule (rate limits, login throttles) counts that client. "*" trusts all.
+    forwarded_allow_ips: str = "127.0.0.1"
+    api_docs: bool | None = None  # /docs, /redoc and /openapi.json; default: on except in prod
+    password_hash_threads: int = 2  # argon2 runs in this many threads, off the event loop
+    # `youth serve`: a connection must send a complete request head within this many seconds, an idle
+    # kept-alive one is closed after the keep-alive timeout, and past the concurrency limit (open
+    # connections or requests in flight, per worker) new requests get 503 at once.
+    server_header_timeout_seconds: float = 10.0
+    server_keepalive_seconds: int = 5
+    server_limit_concurrency: int | None = 1000
 
     # Shared publishing workflow
     content_blocklist: list[str] = Field(default_factory=lambda: ["赌博", "博彩", "代孕", "裸聊", "办证"])
@@ -146,15 +159,23 @@ class Settings(BaseSettings):
     def json_logs(self) -> bool:
         return self.env == "prod" if self.log_json is None else self.log_json
 
+    @property
+    def docs_enabled(self) -> bool:
+        return self.env != "prod" if self.api_docs is None else self.api_docs
+
     def check_production_ready(self) -> None:
         """Refuse to run in prod on development secrets or without a real WeChat endpoint."""
         if self.env != "prod":
             return
         problems = []
-        if self.jwt_secret.get_secret_value() == DEV_JWT_SECRET or len(self.jwt_secret.get_secret_value()) < 32:
-            problems.append("YOUTH_JWT_SECRET (set a random value of 32+ characters)")
-        if self.field_key.get_secret_value() == DEV_FIELD_KEY:
-            problems.append("YOUTH_FIELD_KEY")
+        jwt_secret = self.jwt_secret.get_secret_value()
+        if jwt_secret == DEV_JWT_SECRET or len(jwt_secret) < 32 or estimated_bits(jwt_secret) < 128:
+            problems.append("YOUTH_JWT_SECRET (a random value, e.g. `openssl rand -base64 48`)")
+        key = base64.b64decode(self.field_key.get_secret_value())
+        # A random key is almost never printable text: one that is was typed, not generated.
+        if self.field_key.get_secret_value() == DEV_FIELD_KEY or (key.isascii() and key.decode().isprintable()) \
+                or estimated_bits(key) < 128:
+            problems.append("YOUTH_FIELD_KEY (32 random bytes, e.g. `openssl rand -base64 32`)")
         if self.wechat_secret.get_secret_value() == DEV_WECHAT_SECRET or self.wechat_appid == DEV_WECHAT_APPID:
             problems.append("YOUTH_WECHAT_APPID / YOUTH_WECHAT_SECRET")
         if not self.wechat_base_url:
@@ -163,6 +184,19 @@ class Settings(BaseSettings):
             problems.append("YOUTH_DATABASE_URL (use PostgreSQL in production)")
         if problems:
             raise RuntimeError("refusing to start in prod without: " + ", ".join(problems))
+
+
+def estimated_bits(secret: str | bytes) -> float:
+    """A generous estimate of a secret's entropy: its length times the Shannon entropy of its symbols,
+    and zero for a repetition (a word typed over and over has few symbols, or a short period)."""
+    n = len(secret)
+    if n == 0:
+        return 0.0
+    for period in range(1, n // 2 + 1):
+        if n % period == 0 and secret[:period] * (n // period) == secret:
+            return 0.0
+    counts = Counter(secret)
+    return n * -sum(c / n * math.log2(c / n) for c in counts.values())
 
 
 @lru_cache

@@ -80,8 +80,8 @@ _bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/au
 _users, _members, _orgs = User.__table__, OrgMember.__table__, Organisation.__table__
 # Every authenticated request runs this: built once, on the tables (no ORM layer), with a bound id.
 _PRINCIPAL = (
-    select(_users.c.id, _users.c.role, _users.c.status, _members.c.org_id, _members.c.role, _orgs.c.kind,
-           _orgs.c.status)
+    select(_users.c.id, _users.c.role, _users.c.status, _users.c.token_version, _members.c.org_id,
+           _members.c.role, _orgs.c.kind, _orgs.c.status)
     .select_from(_users.outerjoin(_members, _members.c.user_id == _users.c.id)
                  .outerjoin(_orgs, _orgs.c.id == _members.c.org_id))
     .where(_users.c.id == bindparam("user_id"))
@@ -109,9 +109,11 @@ async def principal_from_claims(conn: AsyncConnection, claims: dict[str, Any]) -
     row = (await conn.execute(_PRINCIPAL, {"user_id": user_id})).first()
     if row is None:
         raise errors.TokenInvalid()
-    uid, role, status, org_id, org_role, org_kind, org_status = row
+    uid, role, status, version, org_id, org_role, org_kind, org_status = row
     if status != "active":
         raise errors.AccountSuspended()
+    if claims.get("ver", 0) != version:
+        raise errors.TokenRevoked()
     return Principal(uid, role, org_id, org_role, org_kind, org_status)
 
 

@@ -73,6 +73,8 @@ InvalidCursor = define("INVALID_CURSOR", 400, "翻页参数无效，请从第一
 Unauthenticated = define("UNAUTHENTICATED", 401, "请先登录")
 TokenInvalid = define("TOKEN_INVALID", 401, "登录状态无效，请重新登录")
 TokenExpired = define("TOKEN_EXPIRED", 401, "登录已过期，请重新登录")
+# The account logged out, changed its password or was suspended after this access token was issued.
+TokenRevoked = define("TOKEN_REVOKED", 401, "登录状态已失效，请重新登录")
 RefreshTokenInvalid = define("REFRESH_TOKEN_INVALID", 401, "登录状态已失效，请重新登录")
 RefreshTokenReused = define("REFRESH_TOKEN_REUSED", 401, "检测到登录凭证被重复使用，为保护账号安全已退出所有设备，请重新登录",
                             keep_changes=True)
@@ -88,6 +90,7 @@ WeChatRiskyUser = define("WECHAT_RISKY_USER", 403, "微信判定该账号存在�
 WeChatRateLimited = define("WECHAT_RATE_LIMITED", 503, "微信服务繁忙，请稍后再试")
 WeChatUnavailable = define("WECHAT_UNAVAILABLE", 503, "暂时无法连接微信服务，请稍后再试")
 WeChatError = define("WECHAT_ERROR", 502, "微信服务返回错误，请稍后再试")
+WeChatFaceResultInvalid = define("WECHAT_FACE_RESULT_INVALID", 400, "人脸核验结果无效或已使用，请重新核验")
 WeChatPhoneCodeInvalid = define("WECHAT_PHONE_CODE_INVALID", 400, "手机号授权已失效，请重新授权")
 WeChatNoCredit = define("WECHAT_NO_SUBSCRIBE_CREDIT", 409, "用户未订阅该消息")
 WeChatBadTemplateData = define("WECHAT_BAD_TEMPLATE_DATA", 422, "消息模板内容不符合要求")

@@ -17,6 +17,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app import errors
 from app.config import get_settings
@@ -36,7 +37,8 @@ def error_response(err: errors.AppError) -> JSONResponse:
 
 
 class RequestContextMiddleware:
-    """Accepts or makes ``X-Request-ID``, echoes it, and refuses bodies over the size limit (413)."""
+    """Accepts or makes ``X-Request-ID``, echoes it, refuses bodies over the size limit (413), and
+    marks personal answers ``Cache-Control: no-store``."""
 
     def __init__(self, app: ASGIApp, max_body: int) -> None:
         self.app = app
@@ -51,6 +53,9 @@ class RequestContextMiddleware:
         if not _REQUEST_ID_OK.match(rid):
             rid = uuid.uuid4().hex
         token = request_id_var.set(rid)
+        # Whatever answers a request with credentials (or hands out tokens) is about one person: no
+        # browser, WebView or shared proxy may keep a copy.
+        personal = b"authorization" in headers or scope["path"].startswith("/api/v1/auth/")
         # Starlette answers unhandled errors outside this middleware, after the context var is reset.
         scope.setdefault("state", {})["request_id"] = rid
         try:
@@ -78,8 +83,11 @@ class RequestContextMiddleware:
                     return  # the app's answer to the interrupted body is replaced by a 413 below
                 if message["type"] == "http.response.start":
                     started = True
-                    message.setdefault("headers", [])
-                    message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+                    extra = [(b"x-request-id", rid.encode())]
+                    if personal:
+                        extra.append((b"cache-control", b"no-store"))
+                    message["headers"] = [*(h for h in message.get("headers", [])
+                                            if not (personal and h[0].lower() == b"cache-control")), *extra]
                 await send(message)
 
             try:
@@ -300,16 +308,23 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def create_app(*, start_standin: bool = True) -> FastAPI:
     settings = get_settings()
+    docs = settings.docs_enabled
     app = FastAPI(
         title="Spring City Youth API (春城青年)",
         version="0.1.0",
         description="Backend of the Spring City Youth mini-program: housing, events, counselling and more.",
         lifespan=lifespan,
         responses=_ERROR_RESPONSES,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
     app.state.start_standin = start_standin
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body=settings.max_body_bytes)
+    # Outermost: everything inside (rate limits, login throttles, logs) sees the real client address,
+    # taken from X-Forwarded-For only when the connection comes from a trusted proxy.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
 
     @app.get("/healthz", tags=["health"], summary="The process is up")
     async def healthz() -> dict[str, str]:

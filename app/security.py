@@ -16,7 +16,7 @@ from models.base import utcnow
 ALGORITHM = "HS256"
 
 
-def create_access_token(*, user_id: int, role: str) -> tuple[str, int]:
+def create_access_token(*, user_id: int, role: str, version: int = 0) -> tuple[str, int]:
     settings = get_settings()
     now = utcnow()
     ttl = settings.access_token_ttl_seconds
@@ -27,6 +27,7 @@ def create_access_token(*, user_id: int, role: str) -> tuple[str, int]:
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(seconds=ttl)).timestamp()),
         "jti": uuid.uuid4().hex,
+        "ver": version,  # the account's token_version: raising it ends this token (app.deps)
     }
     return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm=ALGORITHM), ttl
 
@@ -45,12 +46,15 @@ def decode_access_token(token: str) -> dict[str, Any]:
             _verified.pop(key, None)
             raise errors.TokenExpired()
         return claims
-    claims = _decode(token, "access")
-    if isinstance(claims.get("exp"), int):
-        if len(_verified) >= _VERIFIED_MAX:
-            _verified.clear()
-        _verified[key] = claims
+    claims = _decode(token, "access", required=_ACCESS_CLAIMS)
+    if len(_verified) >= _VERIFIED_MAX:
+        _verified.clear()
+    _verified[key] = claims
     return claims
+
+
+# A token without an expiry would be valid forever; without a subject it names nobody.
+_ACCESS_CLAIMS = ("exp", "iat", "sub")
 
 
 def sign(claims: dict[str, Any], typ: str, ttl: timedelta | None = None) -> str:
@@ -65,18 +69,23 @@ def verify(token: str, typ: str) -> dict[str, Any]:
     return _decode(token, typ)
 
 
-def _decode(token: str, typ: str) -> dict[str, Any]:
+def _decode(token: str, typ: str, required: tuple[str, ...] = ("iat",)) -> dict[str, Any]:
     try:
         claims = jwt.decode(
             token,
             get_settings().jwt_secret.get_secret_value(),
             algorithms=[ALGORITHM],
-            options={"require_iat": True},
+            options={f"require_{name}": True for name in required},
         )
     except ExpiredSignatureError:
         raise errors.TokenExpired()
     except JWTError:
         raise errors.TokenInvalid()
     if claims.get("typ") != typ:
+        raise errors.TokenInvalid()
+    # jose checks that the required claims are present, not their types.
+    if "exp" in required and not isinstance(claims.get("exp"), int):
+        raise errors.TokenInvalid()
+    if "sub" in required and not (isinstance(claims.get("sub"), str) and claims["sub"].isascii() and claims["sub"].isdigit()):
         raise errors.TokenInvalid()
     return claims

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -11,6 +12,15 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
+# ASCII only: str.isdigit() and \d also take full-width and other Unicode digits, which would make
+# one number many different lookup hashes.
+_ID_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
+# Province-level codes of GB/T 2260 that resident ID numbers start with.
+PROVINCES = frozenset({
+    *range(11, 16), *range(21, 24), *range(31, 38), *range(41, 47), *range(50, 55), *range(61, 66), 71,
+    *range(81, 84),
+})
+MAX_AGE = 120
 
 
 class InvalidIdNumber(ValueError):
@@ -18,24 +28,31 @@ class InvalidIdNumber(ValueError):
 
 
 def parse_id_number(raw: str, today: date | None = None) -> tuple[str, date, str]:
-    """Validate a resident ID number; return (normalised number, birth date, gender)."""
+    """Validate a resident ID number (GB 11643-1999) or a foreigner's permanent-residence ID number
+    (2023 card: "9", the issuing province, a three-digit nationality code, then the same birth date,
+    sequence and check character); return (normalised number, birth date, gender)."""
     value = raw.strip().upper()
-    if len(value) != 18 or not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
-        raise InvalidIdNumber("身份证号应为18位，最后一位可以是数字或X")
-    if value[0] not in "12345678":
+    if not _ID_SHAPE.fullmatch(value):
+        raise InvalidIdNumber("身份证号应为18位半角数字，最后一位可以是数字或X")
+    province = value[1:3] if value[0] == "9" else value[:2]
+    if int(province) not in PROVINCES:
         raise InvalidIdNumber("身份证号的地区码无效")
-    total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS, strict=True))
-    if _ID_CHECK[total % 11] != value[17]:
+    if id_check_char(value[:17]) != value[17]:
         raise InvalidIdNumber("身份证号校验位不正确，请核对")
     try:
         birth = datetime.strptime(value[6:14], "%Y%m%d").date()
     except ValueError:
         raise InvalidIdNumber("身份证号中的出生日期无效")
     today = today or today_shanghai()
-    if birth > today or birth.year < 1900:
+    if birth > today or age_on(birth, today) > MAX_AGE:
         raise InvalidIdNumber("身份证号中的出生日期无效")
     gender = "male" if int(value[16]) % 2 == 1 else "female"
     return value, birth, gender
+
+
+def is_ascii_id_spelling(value: str) -> bool:
+    """Whether a stored number is spelled as the validator now requires (used to audit old rows)."""
+    return bool(_ID_SHAPE.fullmatch(value))
 
 
 def id_check_char(first17: str) -> str:

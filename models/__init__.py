@@ -4,7 +4,7 @@ sees all tables without a list to keep in step."""
 import importlib
 import pkgutil
 
-from models.accounts import LoginFailure, RefreshToken, User
+from models.accounts import IdentityClaim, LoginThrottle, RefreshToken, User
 from models.audit import AuditEntry
 from models.moderation import PostingFields, Report
 from models.notifications import Notification
@@ -17,7 +17,8 @@ for _module in pkgutil.iter_modules(__path__):
 __all__ = [
     "AuditEntry",
     "IdempotencyRecord",
-    "LoginFailure",
+    "IdentityClaim",
+    "LoginThrottle",
     "Notification",
     "OrgMember",
     "Organisation",

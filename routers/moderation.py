@@ -5,6 +5,7 @@ from fastapi import APIRouter, Query, status
 from app.deps import CurrentUser, OrgMemberUser, ProviderUser, SessionDep, StaffUser
 from app.kit.pagination import MAX_LIMIT, Page
 from app.kit.postings import path_id
+from app.kit.ratelimit import limit
 from app.schemas.moderation import (
     QueueStatus,
     ReasonRequiredIn,
@@ -68,7 +69,8 @@ async def take_down(kind: str, posting_id: PostingId, body: ReasonRequiredIn, us
 
 
 @router.post("/api/v1/reports", response_model=ReportPublic, status_code=status.HTTP_201_CREATED,
-             summary="Report a posting or a person (one report per person and target)")
+             summary="Report a posting or a person (one report per person and target)",
+             dependencies=[limit("report")])
 async def create_report(body: ReportIn, user: CurrentUser, session: SessionDep) -> ReportPublic:
     return await moderation.report(session, actor=user, data=body)
 

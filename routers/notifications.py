@@ -4,6 +4,7 @@ from fastapi import APIRouter, Query, status
 
 from app.deps import CurrentUser, SessionDep
 from app.kit.pagination import MAX_LIMIT, Page
+from app.kit.ratelimit import limit
 from app.schemas.notifications import MarkReadIn, NotificationPublic, SubscriptionsIn
 from app.services import notifications
 
@@ -22,7 +23,7 @@ async def mark_read(user: CurrentUser, session: SessionDep, body: MarkReadIn | N
     await notifications.mark_read(session, actor=user, up_to_id=body.up_to_id if body else None)
 
 
-@router.post("/subscriptions", response_model=dict[str, int],
+@router.post("/subscriptions", response_model=dict[str, int], dependencies=[limit("subscriptions")],
              summary="Report subscribe-message templates the person just accepted (one send each)")
 async def subscriptions(body: SubscriptionsIn, user: CurrentUser, session: SessionDep) -> dict[str, int]:
     return await notifications.grant_credits(session, actor=user, template_ids=body.template_ids)

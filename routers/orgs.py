@@ -5,6 +5,7 @@ from fastapi import APIRouter, Query, status
 from app.deps import OrgMemberUser, ProviderUser, SessionDep, StaffUser
 from app.kit.pagination import MAX_LIMIT, Page
 from app.kit.postings import path_id
+from app.kit.ratelimit import limit
 from app.schemas.orgs import (
     MemberIn,
     MemberPublic,
@@ -25,7 +26,8 @@ OrgId = path_id("机构编号")
 
 
 @router.post("/api/v1/provider/signup", response_model=OrgPublic, status_code=status.HTTP_201_CREATED,
-             summary="Register an organisation with its first owner account (starts pending)")
+             summary="Register an organisation with its first owner account (starts pending)",
+             dependencies=[limit("provider_signup")])
 async def signup(body: OrgSignupIn, session: SessionDep) -> OrgPublic:
     return await orgs.signup(session, data=body)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import random
 import subprocess
@@ -41,6 +42,11 @@ def _prepare_database() -> str:
 
 DB_URL = _prepare_database()
 os.environ["YOUTH_ENV"] = "test"
+# Every test client arrives from one of a few addresses and makes hundreds of accounts a minute: these
+# buckets would refuse the suite itself. Tests of a limit set it (tests/api/test_limits.py).
+os.environ["YOUTH_RATE_LIMITS"] = json.dumps(dict.fromkeys(
+    ("wechat_login", "password_login", "provider_signup", "profile_update", "identity_bind", "identity_claim",
+     "password_change", "report", "subscriptions"), "1000000/60"))
 os.environ["YOUTH_DATABASE_URL"] = DB_URL
 os.environ.pop("YOUTH_REDIS_URL", None)
 

@@ -187,6 +187,11 @@ class Factory:
             data = full_profile(name, age=age, gender=gender)
             if isinstance(profile, dict):
                 data.update(profile)
+            # The real-name identity has its own route; the rest is PATCH /me.
+            identity = {k: data.pop(k) for k in ("real_name", "id_number") if k in data}
+            if identity:
+                r = await self.client.put("/api/v1/me/identity", json=identity, headers=actor.headers)
+                assert r.status_code == 200 and r.json()["claim"] is None, r.text
             r = await self.client.patch("/api/v1/me", json=data, headers=actor.headers)
             assert r.status_code == 200, r.text
             actor.profile = r.json()

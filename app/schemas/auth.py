@@ -31,3 +31,8 @@ class TokenOut(StrictModel):
     token_type: str = "bearer"
     expires_in: int
     user: MePublic
+
+
+class PasswordChangeIn(StrictModel):
+    current_password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    new_password: Annotated[str, StringConstraints(min_length=1, max_length=128)]

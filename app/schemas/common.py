@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime
 from typing import Annotated
 
@@ -20,6 +21,24 @@ from pydantic import (
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
+
+# Names other people see (nicknames, real names, organisation names): no control characters (NUL was
+# stored on SQLite and refused by PostgreSQL), no lone surrogates, and none of the bidirectional
+# controls that make a name display as something else ("\u202e" turns "abc" into "cba").
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _displayable(value: str) -> str:
+    for ch in value:
+        if ch in _BIDI_CONTROLS or unicodedata.category(ch) in ("Cc", "Cs"):
+            raise ValueError("名称中不能含有控制字符或文字方向控制符")
+    return value
+
+
+def display_name(max_length: int, min_length: int = 1) -> object:
+    """A display name of at most ``max_length`` characters (trimmed; control characters refused)."""
+    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+                     AfterValidator(_displayable)]
 
 # Pydantic's lax mode reads a number, or text made only of digits ("12345", "20260101"), as seconds since
 # 1970: a typo would close an intake or start an event at once. Every ISO 8601 date-time pydantic parses

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, StringConstraints, field_validator
 
-from app.schemas.common import Reason, StrictModel
+from app.schemas.common import Reason, StrictModel, display_name
 from app.validators import validate_credit_code
 from models.orgs import OrgKind, OrgRole, OrgStatus
 
@@ -17,10 +17,10 @@ Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0
 
 
 class OrgSignupIn(StrictModel):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100)]
+    name: display_name(100, min_length=2)  # type: ignore[valid-type]
     kind: OrgKind
     credit_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=18)]
-    contact_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+    contact_name: display_name(32)  # type: ignore[valid-type]
     contact_phone: Phone
     address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
     owner_username: Username

@@ -6,13 +6,13 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, StringConstraints, field_validator
 
 from app.config import KUNMING_DISTRICTS
-from app.schemas.common import StrictModel
+from app.schemas.common import StrictModel, display_name
 
 Gender = Literal["male", "female"]
 Education = Literal["junior_high", "high_school", "vocational", "college", "bachelor", "master", "doctorate"]
 Employment = Literal["student", "employed", "self_employed", "job_seeking", "other"]
 Marital = Literal["single", "married", "divorced", "widowed"]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+Nickname = display_name(32)
 
 
 class MePublic(BaseModel):
@@ -32,15 +32,18 @@ class MePublic(BaseModel):
     owns_home_in_kunming: bool | None = None
     works_in_kunming: bool | None = None
     phone_masked: str | None = None
+    # Declared, unique and well-formed — see the README on what this does and does not prove.
     real_name_verified: bool = False
+    identity_source: str | None = None  # declared | face | staff
+    identity_claim_status: str | None = None  # "pending" while a claim to a number is under review
     org_id: int | None = None
     org_role: str | None = None
 
 
 class MeUpdate(StrictModel):
-    nickname: Name | None = None
-    real_name: Name | None = None
-    id_number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=18)] | None = None
+    """Declared facts; the real name and ID number are bound through PUT /api/v1/me/identity."""
+
+    nickname: Nickname | None = None  # type: ignore[valid-type]
     gender: Gender | None = None
     district: str | None = None
     education: Education | None = None

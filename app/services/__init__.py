@@ -6,8 +6,8 @@ import importlib
 
 # Every service: importing one registers its posting kinds, errors, settings, rate-limit buckets and
 # sweeper jobs. The routers import them too; workers (the sweeper, the notification worker) call load_all.
-SERVICES = ("auth", "profile", "orgs", "moderation", "audit", "notifications", "restrictions", "housing", "events",
-            "counselling", "volunteer")
+SERVICES = ("auth", "profile", "identity", "orgs", "moderation", "audit", "notifications", "restrictions", "housing",
+            "events", "counselling", "volunteer")
 
 
 def load_all() -> None:

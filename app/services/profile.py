@@ -1,19 +1,22 @@
-"""The person's own profile: declared facts, the real-name ID number, the phone number."""
+"""The person's own profile: declared facts and the phone number (the real-name identity is
+app.services.identity)."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import crypto, errors
 from app.deps import Principal
+from app.kit import ratelimit
 from app.schemas.profile import MePublic, MeUpdate
-from app.validators import InvalidIdNumber, age_on, mask_id_number, mask_phone, parse_id_number
+from app.validators import age_on, mask_phone
 from app.wechat import get_wechat_client
-from models.accounts import User
+from models.accounts import IdentityClaim, User
 from models.base import utcnow
 from models.orgs import OrgMember
+
+ratelimit.bucket("profile_update", "30/600", description="修改个人资料，每人")
 
 
 async def get_user(session: AsyncSession, actor: Principal) -> User:
@@ -24,9 +27,12 @@ async def get_user(session: AsyncSession, actor: Principal) -> User:
 
 
 async def public_me(session: AsyncSession, user: User) -> MePublic:
-    member = None
+    member = claim = None
     if user.role == "provider":
         member = (await session.execute(select(OrgMember).where(OrgMember.user_id == user.id))).scalar_one_or_none()
+    elif user.role == "youth":
+        claim = (await session.execute(select(IdentityClaim.status).where(
+            IdentityClaim.user_id == user.id, IdentityClaim.status == "pending"))).first()
     return MePublic(
         id=user.id,
         role=user.role,
@@ -45,6 +51,8 @@ async def public_me(session: AsyncSession, user: User) -> MePublic:
         works_in_kunming=user.works_in_kunming,
         phone_masked=user.phone_masked,
         real_name_verified=bool(user.real_name and user.id_number_hash),
+        identity_source=user.identity_source,
+        identity_claim_status="pending" if claim else None,
         org_id=member.org_id if member else None,
         org_role=member.role if member else None,
     )
@@ -53,38 +61,12 @@ async def public_me(session: AsyncSession, user: User) -> MePublic:
 async def update_me(session: AsyncSession, *, actor: Principal, data: MeUpdate) -> MePublic:
     user = await get_user(session, actor)
     changes = data.model_dump(exclude_unset=True)
-    for key in ("real_name", "id_number"):
-        if key in changes and changes[key] is None:
-            raise errors.ValidationFailed(fields={key: "实名信息不能清空"})
-    id_number = changes.pop("id_number", None)
-    if id_number is not None:
-        try:
-            number, birth, gender = parse_id_number(id_number)
-        except InvalidIdNumber as exc:
-            raise errors.ValidationFailed(fields={"id_number": str(exc)})
-        if "gender" in changes and changes["gender"] != gender:
-            raise errors.ValidationFailed(fields={"gender": "性别与身份证号不一致"})
-        digest = crypto.lookup_hash(number, "id_number")
-        if user.id_number_hash != digest:
-            taken = (await session.execute(select(User.id).where(User.id_number_hash == digest))).first()
-            if taken:
-                raise errors.IdNumberTaken(fields={"id_number": "该身份证号已绑定其他账号"})
-        user.id_number = number
-        user.id_number_hash = digest
-        user.id_number_masked = mask_id_number(number)
-        user.birth_date = birth
-        user.gender = gender
-    elif "gender" in changes and user.id_number_hash and changes["gender"] != user.gender:
+    if "gender" in changes and user.id_number_hash and changes["gender"] != user.gender:
         raise errors.ValidationFailed(fields={"gender": "性别已由身份证号确定"})
     for key, value in changes.items():
         setattr(user, key, value)
     user.updated_at = utcnow()
-    try:
-        async with session.begin_nested():
-            session.add(user)
-    except IntegrityError:
-        # Someone else bound the same ID number between our check and our write.
-        raise errors.IdNumberTaken(fields={"id_number": "该身份证号已绑定其他账号"})
+    await session.flush()
     return await public_me(session, user)
 
 

@@ -8,6 +8,7 @@ log API names and errcodes only, never URLs, bodies or tokens.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
@@ -30,17 +31,20 @@ TOKEN_REFUSED = frozenset({40001, 40014, 42001})
 # Errcodes that mean our configuration or quota is wrong, not the user's input: someone must act.
 _ALERT = frozenset({40013, 40125, 40164, 45009, 48001})
 THING_MAX = 20
+FORCE_APART_SECONDS = 30  # WeChat: force_refresh at most 20 times a day, 30 s apart
 
 ErrorMap = Mapping[int, type[errors.AppError]]
 _COMMON: ErrorMap = {
     BUSY: errors.WeChatUnavailable,  # still busy after the one retry
     40029: errors.WeChatCodeInvalid,
+    41008: errors.WeChatCodeInvalid,  # "missing code"
     40163: errors.WeChatCodeUsed,
     40226: errors.WeChatRiskyUser,
     45009: errors.WeChatRateLimited,
     45011: errors.WeChatRateLimited,
 }
-_PHONE: ErrorMap = {**_COMMON, 40029: errors.WeChatPhoneCodeInvalid}
+_PHONE: ErrorMap = {**_COMMON, 40029: errors.WeChatPhoneCodeInvalid, 41008: errors.WeChatPhoneCodeInvalid}
+_FACE: ErrorMap = {**_COMMON, 40029: errors.WeChatFaceResultInvalid, 41008: errors.WeChatFaceResultInvalid}
 _SUBSCRIBE: ErrorMap = {**_COMMON, 43101: errors.WeChatNoCredit, 47003: errors.WeChatBadTemplateData}
 
 
@@ -56,6 +60,14 @@ class WxPhone:
     phone_number: str
     pure_phone_number: str
     country_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class FaceResult:
+    identify_ret: int  # 0: the face matched the register's photo for the name and number
+    openid: str
+    id_card_number_md5: str
+    name_utf8_md5: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +102,7 @@ class WeChatClient:
         self._tokens = token_store
         self._miniprogram_state = miniprogram_state
         self._refused: str | None = None  # the token WeChat last refused, so a refresh can tell it apart
+        self._forced_at: float | None = None  # monotonic time of this process's last forced refresh
         self._http = httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(timeout_seconds))
 
     @classmethod
@@ -144,6 +157,16 @@ class WeChatClient:
         return WxPhone(phone_number=full if isinstance(full, str) and full else pure,
                        pure_phone_number=pure, country_code=str(country))
 
+    async def face_identify_result(self, verify_result: str) -> FaceResult:
+        """The outcome of a face verification the mini-program ran (``wx.startFacialRecognitionVerify``)."""
+        data = await self._call_with_token("face_identify", "/cityservice/face/identify/getinfo",
+                                           {"verify_result": verify_result}, _FACE)
+        ret, openid = data.get("identify_ret"), data.get("openid")
+        id_md5, name_md5 = data.get("id_card_number_md5"), data.get("name_utf8_md5")
+        if not isinstance(ret, int) or not all(isinstance(v, str) for v in (openid, id_md5, name_md5)):
+            raise self._malformed("face_identify")
+        return FaceResult(identify_ret=ret, openid=openid, id_card_number_md5=id_md5, name_utf8_md5=name_md5)
+
     async def msg_sec_check(self, *, content: str, openid: str, scene: int = 3) -> SecCheck:
         """WeChat's text check (v2). errcode 0 only means the call worked: the verdict is ``suggest``."""
         body = {"version": 2, "openid": openid, "scene": scene, "content": content}
@@ -178,9 +201,13 @@ class WeChatClient:
 
     async def _fetch_token(self) -> FetchedToken:
         fetched = await self._stable_token(force_refresh=False)
-        if fetched.token == self._refused:
+        recently = self._forced_at is not None and time.monotonic() - self._forced_at < FORCE_APART_SECONDS
+        if fetched.token == self._refused and not recently:
             # WeChat still hands out the token it just refused: only a forced refresh replaces it.
-            # Forcing otherwise would invalidate every other process's copy (and is limited per day).
+            # Forcing otherwise would invalidate every other process's copy, and WeChat allows it 20
+            # times a day, 30 s apart: a token refused again right after a forced refresh is not
+            # forced again (the call fails instead of spending the day's quota in a loop).
+            self._forced_at = time.monotonic()
             fetched = await self._stable_token(force_refresh=True)
         self._refused = None
         return fetched

@@ -6,10 +6,16 @@ client is exercised end to end. Its state lives in memory: run it as ONE process
 - Login codes: ``dev:<name>`` or ``dev:<name>:<nonce>``; the same name is the same person (openid).
   Each code works once. Names starting with ``risky`` are refused as high-risk users (40226).
 - Phone codes: ``phone:<digits>`` or ``phone:<digits>:<nonce>``, once each; the number is ``<digits>``.
+- Face verification results: ``face:<name>:<id number>:<real name>[:<nonce>]``, once each, say that the
+  ``dev:<name>`` person's face matched that name and number (a name starting with ``noface`` fails).
+- Server tokens as WeChat keeps them: ``/cgi-bin/token`` and ``/cgi-bin/stable_token`` hand out tokens
+  from separate pools; a new token leaves the pool's previous one valid for 5 more minutes;
+  ``force_refresh`` works 20 times a day, 30 s apart (45009, 45011). A missing code is 41008, and every
+  ``errmsg`` ends with ``, rid: …`` as WeChat's do.
 - Subscribe messages to an openid starting with ``nocredit`` fail with 43101.
 - Text containing "risky", "赌博" or "裸聊" is risky; "review" or "待审" goes to review.
 - Hooks: ``GET /_standin/stats``, ``POST /_standin/behaviour`` (``delay_seconds``, ``down``, ``busy_once``,
-  ``reject_tokens``), ``POST /_standin/reset``.
+  ``reject_tokens``, ``clock_offset_seconds`` to move the stand-in's clock on), ``POST /_standin/reset``.
 """
 
 from __future__ import annotations
@@ -42,7 +48,11 @@ log = logging.getLogger("youth.wechat.standin")
 
 _LOGIN_CODE = re.compile(r"dev:([^:\s]{1,64})(?::[^:\s]{1,64})?")
 _PHONE_CODE = re.compile(r"phone:(\d{5,15})(?::[^:\s]{1,64})?")
+_FACE_RESULT = re.compile(r"face:([^:\s]{1,64}):([0-9X]{18}):([^:]{1,32})(?::[^:\s]{1,64})?")
 TOKEN_TTL = 7200
+OLD_TOKEN_GRACE = 300  # after a refresh the pool's previous token works this much longer
+FORCE_PER_DAY = 20
+FORCE_APART = 30
 # stable_token (without force_refresh) hands out a new token once the old one has 5 minutes left.
 _STABLE_RENEW_WITHIN = 300
 _RISKY_WORDS = ("risky", "赌博", "裸聊")
@@ -58,8 +68,13 @@ def openid_for(name: str) -> str:
     return "o" + hashlib.sha256(name.encode()).hexdigest()[:27]
 
 
+def _rid() -> str:
+    return f"{secrets.token_hex(4)}-{secrets.token_hex(4)}-{secrets.token_hex(4)}"
+
+
 def _err(code: int, message: str) -> Answer:
-    return {"errcode": code, "errmsg": message}
+    # WeChat appends a request id to every error message: clients must read errcode, never errmsg.
+    return {"errcode": code, "errmsg": f"{message}, rid: {_rid()}"}
 
 
 def _ok(**fields: Any) -> Answer:
@@ -72,6 +87,7 @@ class Behaviour:
     down: bool = False  # answer HTTP 503
     busy_once: bool = False  # the next call answers errcode -1
     reject_tokens: bool = False  # every access token is refused with 40001, even fresh ones
+    clock_offset_seconds: float = 0.0  # the stand-in's clock runs this far ahead (token expiry, quotas)
 
 
 @dataclass
@@ -79,23 +95,38 @@ class StandinState:
     appid: str
     secret: str
     behaviour: Behaviour = field(default_factory=Behaviour)
-    tokens: dict[str, float] = field(default_factory=dict)  # valid access tokens → expiry (epoch seconds)
-    current_token: str | None = None
+    # Per pool ("token": /cgi-bin/token, "stable": /cgi-bin/stable_token): access token → expiry (epoch s)
+    pools: dict[str, dict[str, float]] = field(default_factory=lambda: {"token": {}, "stable": {}})
+    current: dict[str, str] = field(default_factory=dict)  # the pool's newest token
+    forced: list[float] = field(default_factory=list)  # when force_refresh was honoured
     used_codes: set[str] = field(default_factory=set)
     token_fetches: int = 0
     logins: int = 0
     messages: list[dict[str, Any]] = field(default_factory=list)
     calls: Counter[str] = field(default_factory=Counter)
 
-    def issue_token(self, *, revoke_others: bool) -> str:
-        now = time.time()
-        if revoke_others:
-            self.tokens.clear()
+    def now(self) -> float:
+        return time.time() + self.behaviour.clock_offset_seconds
+
+    def issue_token(self, pool: str) -> str:
+        """A new token in ``pool``; the pool's older tokens stay valid for OLD_TOKEN_GRACE at most."""
+        now = self.now()
+        tokens = {t: min(exp, now + OLD_TOKEN_GRACE) for t, exp in self.pools[pool].items() if exp > now}
         token = "standin_" + secrets.token_urlsafe(48)
-        self.tokens = {t: exp for t, exp in self.tokens.items() if exp > now}
-        self.tokens[token] = now + TOKEN_TTL
-        self.current_token = token
+        tokens[token] = now + TOKEN_TTL
+        self.pools[pool] = tokens
+        self.current[pool] = token
         return token
+
+    def force_refusal(self) -> Answer | None:
+        now = self.now()
+        self.forced = [t for t in self.forced if t > now - 86400]
+        if len(self.forced) >= FORCE_PER_DAY:
+            return _err(45009, "reach max api daily quota limit")
+        if self.forced and now - self.forced[-1] < FORCE_APART:
+            return _err(45011, "api minute-quota reach limit mustslower retry next minute")
+        self.forced.append(now)
+        return None
 
     def credential_error(self, given: Mapping[str, Any], expected_grant: str) -> Answer | None:
         if given.get("appid") != self.appid:
@@ -110,10 +141,10 @@ class StandinState:
         token = request.query_params.get("access_token")
         if not token:
             return _err(41001, "access_token missing")
-        expires = self.tokens.get(token)
+        expires = next((pool[token] for pool in self.pools.values() if token in pool), None)
         if expires is None or self.behaviour.reject_tokens:
             return _err(40001, "invalid credential, access_token is invalid or not latest")
-        if expires <= time.time():
+        if expires <= self.now():
             return _err(42001, "access_token expired")
         return None
 
@@ -152,6 +183,8 @@ async def _jscode2session(request: Request, state: StandinState) -> Answer:
     if err := state.credential_error(request.query_params, "authorization_code"):
         return err
     code = request.query_params.get("js_code", "")
+    if not code:
+        return _err(41008, "missing code")
     match = _LOGIN_CODE.fullmatch(code)
     if match is None:
         return _err(40029, "invalid code")
@@ -177,18 +210,21 @@ async def _stable_token(request: Request, state: StandinState) -> Answer:
     if err := state.credential_error(body, "client_credential"):
         return err
     force = body.get("force_refresh") is True
-    token = state.current_token
-    if force or token is None or state.tokens.get(token, 0) - time.time() <= _STABLE_RENEW_WITHIN:
-        token = state.issue_token(revoke_others=force)
+    if force and (refusal := state.force_refusal()):
+        return refusal
+    pool = state.pools["stable"]
+    token = state.current.get("stable")
+    if force or token is None or pool.get(token, 0) - state.now() <= _STABLE_RENEW_WITHIN:
+        token = state.issue_token("stable")
     state.token_fetches += 1
-    return {"access_token": token, "expires_in": int(state.tokens[token] - time.time())}
+    return {"access_token": token, "expires_in": int(state.pools["stable"][token] - state.now())}
 
 
 async def _token(request: Request, state: StandinState) -> Answer:
     if err := state.credential_error(request.query_params, "client_credential"):
         return err
     state.token_fetches += 1
-    return {"access_token": state.issue_token(revoke_others=True), "expires_in": TOKEN_TTL}
+    return {"access_token": state.issue_token("token"), "expires_in": TOKEN_TTL}
 
 
 async def _phone_number(request: Request, state: StandinState) -> Answer:
@@ -196,6 +232,8 @@ async def _phone_number(request: Request, state: StandinState) -> Answer:
         return err
     body = await _json_body(request)
     code = body.get("code") if body else None
+    if not code:
+        return _err(41008, "missing code")
     match = _PHONE_CODE.fullmatch(code) if isinstance(code, str) else None
     if match is None or code in state.used_codes:
         return _err(40029, "invalid code")
@@ -205,6 +243,25 @@ async def _phone_number(request: Request, state: StandinState) -> Answer:
         "phoneNumber": number, "purePhoneNumber": number, "countryCode": "86",
         "watermark": {"timestamp": int(time.time()), "appid": state.appid},
     })
+
+
+async def _face_identify(request: Request, state: StandinState) -> Answer:
+    if err := state.token_error(request):
+        return err
+    body = await _json_body(request)
+    result = body.get("verify_result") if body else None
+    if not result:
+        return _err(41008, "missing verify_result")
+    match = _FACE_RESULT.fullmatch(result) if isinstance(result, str) else None
+    if match is None or result in state.used_codes:
+        return _err(40029, "invalid verify_result")
+    state.used_codes.add(result)
+    name, number, real_name = match.groups()
+    now = int(state.now())
+    return _ok(identify_ret=90000 if name.startswith("noface") else 0, identify_time=now, validate_data="",
+               openid=openid_for(name), user_id_key="", finish_time=now,
+               id_card_number_md5=hashlib.md5(number.encode(), usedforsecurity=False).hexdigest(),
+               name_utf8_md5=hashlib.md5(real_name.encode(), usedforsecurity=False).hexdigest())
 
 
 async def _subscribe_send(request: Request, state: StandinState) -> Answer:
@@ -260,6 +317,7 @@ async def _stats(request: Request) -> Response:
     state: StandinState = request.app.state.wx
     return JSONResponse({
         "token_fetches": state.token_fetches,
+        "forced_refreshes": len(state.forced),
         "logins": state.logins,
         "messages": state.messages,
         "message_count": len(state.messages),
@@ -299,6 +357,7 @@ def create_standin_app(appid: str, secret: str) -> Starlette:
         Route("/wxa/business/getuserphonenumber", _wechat_api(_phone_number), methods=["POST"]),
         Route("/cgi-bin/message/subscribe/send", _wechat_api(_subscribe_send), methods=["POST"]),
         Route("/wxa/msg_sec_check", _wechat_api(_msg_sec_check), methods=["POST"]),
+        Route("/cityservice/face/identify/getinfo", _wechat_api(_face_identify), methods=["POST"]),
         Route("/_standin/stats", _stats, methods=["GET"]),
         Route("/_standin/behaviour", _behaviour, methods=["POST"]),
         Route("/_standin/reset", _reset, methods=["POST"]),

@@ -20,9 +20,10 @@ from sqlalchemy import String, cast, func, literal, select, union_all
 
 ROLES = ("anonymous", "youth", "provider", "moderator", "admin")
 WRITE_METHODS = ("post", "put", "patch")
-# Tables that by design change whatever the request's outcome: a rate-limit hit is counted in its
-# own transaction (app/kit/ratelimit.py), and the WeChat server-token cache is filled on demand.
-SIDE_TABLES = frozenset({"rate_counters", "service_tokens"})
+# Tables that by design change whatever the request's outcome: a rate-limit hit and a password attempt
+# are counted in their own transactions (app/kit/ratelimit.py, app/services/auth/throttle.py), and the
+# WeChat server-token cache is filled on demand.
+SIDE_TABLES = frozenset({"rate_counters", "service_tokens", "login_throttles"})
 # Path ids sent where a real row is wanted: the demo data set's first rows of every table.
 SMALL_IDS = tuple(range(1, 9))
 

@@ -34,6 +34,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock, errors
 from app.deps import STAFF_ROLES, Principal
+from app.kit import ratelimit
 from app.kit.pagination import Key, Page, keyset
 from app.kit.postings import REGISTRY, PostingKind, get_kind, took_part
 from app.schemas.moderation import ReportDecisionPublic, ReportIn, ReportPublic, StaffReport
@@ -49,6 +50,8 @@ RESOLUTIONS = {ReportAction.dismiss: ReportResolution.dismissed, ReportAction.ta
                ReportAction.suspend_user: ReportResolution.user_suspended}
 RESOLUTION_LABELS = {ReportResolution.dismissed: "驳回", ReportResolution.taken_down: "下架",
                      ReportResolution.user_suspended: "停用账号"}
+
+ratelimit.bucket("report", "10/3600", description="举报，每人")
 
 
 async def report(session: AsyncSession, *, actor: Principal, data: ReportIn) -> ReportPublic:
@@ -147,6 +150,7 @@ async def resolve_report(session: AsyncSession, *, actor: Principal, report_id: 
             raise errors.Forbidden("不能停用工作人员账号")
         user.status = "suspended"
         user.suspended_reason = reason
+        user.token_version += 1  # its access tokens end now, and stay ended if it is reinstated
         await audit.record(session, actor=actor, action="user.suspend", target_kind=AuditTarget.user,
                            target_id=user.id, reason=reason)
     elif rep.target_kind != REPORT_ON_USER:

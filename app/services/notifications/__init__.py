@@ -14,6 +14,7 @@ from app import errors
 from app.config import get_settings
 from app.db import session_scope
 from app.deps import Principal
+from app.kit import ratelimit
 from app.kit.dialect import insert_for, is_postgres
 from app.kit.pagination import Key, Page, keyset
 from app.schemas.notifications import NotificationPublic
@@ -60,10 +61,16 @@ async def mark_read(session: AsyncSession, *, actor: Principal, up_to_id: int | 
 # --- delivery: WeChat subscribe messages from the outbox -------------------------------------------
 
 SEND_LEASE = timedelta(minutes=2)
+ratelimit.bucket("subscriptions", "30/60", description="订阅消息授权上报，每人")
 
 
 async def grant_credits(session: AsyncSession, *, actor: Principal, template_ids: list[str]) -> dict[str, int]:
-    """The mini-program reports the templates a person just accepted: one send each."""
+    """The mini-program reports the templates a person just accepted: one send each. Only our own
+    templates count (any other id would only fill the table)."""
+    ours = set(get_settings().wechat_templates.values())
+    unknown = [t for t in template_ids if t not in ours]
+    if unknown:
+        raise errors.ValidationFailed(fields={"template_ids": "包含本小程序未使用的消息模板"})
     insert = insert_for(session)
     out: dict[str, int] = {}
     for template_id in dict.fromkeys(template_ids):

@@ -16,14 +16,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app import clock, crypto
 from app.deps import Principal, require_standing
 from app.errors import Conflict, NotFound, NotOrgOwner, UsernameTaken
+from app.kit import ratelimit
 from app.kit.pagination import Key, Page, keyset
 from app.schemas.orgs import MemberIn, MemberPublic, OrgDecision, OrgPublic, OrgSignupIn
-from app.services import audit
+from app.services import audit, auth
 from app.services.notifications.catalogue import define, notify_many
 from app.services.orgs.errors import CreditCodeTaken, LastOwner, OrgStateInvalid
 from models.accounts import RefreshToken, User
 from models.audit import AuditTarget
 from models.orgs import Organisation, OrgMember, OrgRole, OrgStatus
+
+# Each sign-up costs an argon2 hash and makes two rows, for anyone on the internet.
+ratelimit.bucket("provider_signup", "10/3600", per="ip", description="机构注册，每个地址")
 
 ORG_VERIFIED = define(
     "org.verified", title="机构已通过审核", body="「{org}」已通过审核，现在可以提交发布内容了。", params=("org", "at"),
@@ -58,14 +62,14 @@ async def owner_ids(session: AsyncSession, org_id: int) -> list[int]:
 async def signup(session: AsyncSession, *, data: OrgSignupIn) -> OrgPublic:
     if (await session.execute(select(Organisation.id).where(Organisation.credit_code == data.credit_code))).first():
         raise CreditCodeTaken(fields={"credit_code": "该统一社会信用代码已注册"})
-    if (await session.execute(select(User.id).where(User.username == data.owner_username))).first():
+    if await auth.username_taken(session, data.owner_username):
         raise UsernameTaken(fields={"owner_username": "用户名已被使用"})
     org = Organisation(
         name=data.name, kind=data.kind, credit_code=data.credit_code, contact_name=data.contact_name,
         contact_phone=data.contact_phone, address=data.address,
     )
     owner = User(role="provider", username=data.owner_username, nickname=data.contact_name,
-                 password_hash=crypto.hash_password(data.owner_password))
+                 password_hash=await crypto.hash_password_async(data.owner_password))
     try:
         async with session.begin_nested():
             session.add_all([org, owner])
@@ -97,10 +101,10 @@ def _require_owner(actor: Principal) -> None:
 async def add_member(session: AsyncSession, *, actor: Principal, data: MemberIn) -> MemberPublic:
     require_standing(actor)
     _require_owner(actor)
-    if (await session.execute(select(User.id).where(User.username == data.username))).first():
+    if await auth.username_taken(session, data.username):
         raise UsernameTaken(fields={"username": "用户名已被使用"})
     user = User(role="provider", username=data.username, nickname=data.username,
-                password_hash=crypto.hash_password(data.password))
+                password_hash=await crypto.hash_password_async(data.password))
     try:
         async with session.begin_nested():
             session.add(user)

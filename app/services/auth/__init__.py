@@ -1,0 +1,204 @@
+"""Logins (WeChat and password), access and refresh tokens, passwords, staff accounts."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import crypto
+from app import errors as app_errors  # the package's own errors module is .errors
+from app.config import get_settings
+from app.deps import Principal
+from app.kit import ratelimit
+from app.schemas.auth import TokenOut
+from app.security import create_access_token
+from app.services import profile
+from app.services.auth import throttle
+from app.services.auth.errors import NoPassword, RefreshTokenLoggedOut, WrongPassword
+from app.wechat import get_wechat_client
+from models.accounts import RefreshToken, User
+from models.base import utcnow
+
+PASSWORD_ROLES = frozenset({"provider", "moderator", "admin"})
+# ASCII only, so that "unique whatever the case" (lower() in the database) means the same everywhere.
+USERNAME = re.compile(r"[A-Za-z0-9_.@-]{3,64}")
+MIN_PASSWORD = 10
+
+# Each WeChat login costs a call to WeChat; each password attempt an argon2 hash.
+ratelimit.bucket("wechat_login", "60/60", per="ip", description="微信登录，每个地址")
+ratelimit.bucket("password_login", "30/60", per="ip", description="密码登录，每个地址")
+ratelimit.bucket("password_change", "5/900", description="修改密码，每人")
+
+
+async def wechat_login(session: AsyncSession, *, code: str) -> TokenOut:
+    wx = await get_wechat_client().code2session(code)
+    user = await _user_by_openid(session, wx.openid)
+    if user is None:
+        try:
+            async with session.begin_nested():
+                user = User(role="youth", openid=wx.openid, unionid=wx.unionid)
+                session.add(user)
+        except IntegrityError:
+            # The same person's first login raced with itself on another connection.
+            user = await _user_by_openid(session, wx.openid)
+            if user is None:
+                raise app_errors.Conflict()
+    return await _issue(session, user)
+
+
+async def _user_by_openid(session: AsyncSession, openid: str) -> User | None:
+    return (await session.execute(select(User).where(User.openid == openid))).scalar_one_or_none()
+
+
+async def user_by_username(session: AsyncSession, username: str) -> User | None:
+    return (await session.execute(select(User).where(func.lower(User.username) == username.lower()))
+            ).scalar_one_or_none()
+
+
+async def username_taken(session: AsyncSession, username: str) -> bool:
+    """Whether an account has this username in any case ("Admin" is taken when "admin" exists)."""
+    return (await session.execute(select(User.id).where(func.lower(User.username) == username.lower()))
+            ).first() is not None
+
+
+async def password_login(session: AsyncSession, *, username: str, password: str, ip: str) -> TokenOut:
+    # Counted before the password is checked, on its own connection, before this session's first query.
+    await throttle.reserve(username, ip)
+    user = await user_by_username(session, username)
+    ok = await crypto.verify_password_async(user.password_hash if user else None, password)
+    if not ok or user is None or user.role not in PASSWORD_ROLES:
+        raise app_errors.BadCredentials()
+    await throttle.succeeded(session, username, ip)
+    return await _issue(session, user)
+
+
+async def refresh(session: AsyncSession, *, refresh_token: str) -> TokenOut:
+    row = (
+        await session.execute(select(RefreshToken).where(RefreshToken.token_hash == crypto.token_hash(refresh_token)))
+    ).scalar_one_or_none()
+    now = utcnow()
+    if row is None:
+        raise app_errors.RefreshTokenInvalid()
+    if row.revoked_reason in ("logout", "password") and row.used_at is None:
+        # The person ended this session themself: not a theft, nothing more to revoke.
+        raise RefreshTokenLoggedOut()
+    if row.used_at is not None or row.revoked_at is not None:
+        await _revoke_family(session, row.family_id)
+        raise app_errors.RefreshTokenReused()
+    if row.expires_at <= now:
+        raise app_errors.RefreshTokenInvalid()
+    # Conditional update: of two concurrent uses of one token, exactly one wins.
+    claimed = await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None), RefreshToken.revoked_at.is_(None))
+        .values(used_at=now)
+    )
+    if claimed.rowcount != 1:
+        await _revoke_family(session, row.family_id)
+        raise app_errors.RefreshTokenReused()
+    user = await session.get(User, row.user_id)
+    if user is None:
+        raise app_errors.RefreshTokenInvalid()
+    return await _issue(session, user, family_id=row.family_id)
+
+
+async def logout(session: AsyncSession, *, actor: Principal, refresh_token: str | None) -> None:
+    """End the given refresh token's family (or all of the caller's) and every access token issued so
+    far: other devices refresh once and carry on, the logged-out one cannot."""
+    await end_access_tokens(session, actor.user_id)
+    stmt = update(RefreshToken).where(RefreshToken.user_id == actor.user_id, RefreshToken.revoked_at.is_(None))
+    if refresh_token:
+        family = (
+            await session.execute(
+                select(RefreshToken.family_id).where(
+                    RefreshToken.token_hash == crypto.token_hash(refresh_token),
+                    RefreshToken.user_id == actor.user_id,
+                )
+            )
+        ).scalar_one_or_none()
+        if family is None:
+            return
+        stmt = stmt.where(RefreshToken.family_id == family)
+    await session.execute(stmt.values(revoked_at=utcnow(), revoked_reason="logout"))
+
+
+async def end_access_tokens(session: AsyncSession, user_id: int) -> None:
+    """Every access token of the account issued before now stops working (logout, suspension, a new
+    password): the principal statement compares the token's "ver" with the account's on each request."""
+    await session.execute(update(User).where(User.id == user_id).values(token_version=User.token_version + 1))
+
+
+async def _revoke_family(session: AsyncSession, family_id: str) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_reason="reuse")
+    )
+
+
+async def _issue(session: AsyncSession, user: User, *, family_id: str | None = None) -> TokenOut:
+    if user.status != "active":
+        raise app_errors.AccountSuspended()
+    settings = get_settings()
+    now = utcnow()
+    user.last_login_at = now
+    raw = crypto.new_token()
+    session.add(
+        RefreshToken(
+            user_id=user.id,
+            family_id=family_id or str(uuid.uuid4()),
+            token_hash=crypto.token_hash(raw),
+            expires_at=now + timedelta(days=settings.refresh_token_ttl_days),
+        )
+    )
+    await session.flush()
+    access, ttl = create_access_token(user_id=user.id, role=user.role, version=user.token_version)
+    return TokenOut(access_token=access, refresh_token=raw, expires_in=ttl,
+                    user=await profile.public_me(session, user))
+
+
+def check_new_password(password: str, *, username: str | None, field: str = "password") -> None:
+    if len(password) < MIN_PASSWORD:
+        raise app_errors.ValidationFailed(fields={field: f"密码至少{MIN_PASSWORD}位"})
+    if username and username.lower() in password.lower():
+        raise app_errors.ValidationFailed(fields={field: "密码不能包含用户名"})
+
+
+async def change_password(session: AsyncSession, *, actor: Principal, current: str, new: str) -> TokenOut:
+    """Everyone with a password can change it: every other session ends (their refresh tokens and
+    every access token), and the caller carries on with the tokens in the answer."""
+    user = await profile.get_user(session, actor)
+    if user.password_hash is None:
+        raise NoPassword()
+    if not await crypto.verify_password_async(user.password_hash, current):
+        raise WrongPassword(fields={"current_password": "当前密码不正确"})
+    if new == current:
+        raise app_errors.ValidationFailed(fields={"new_password": "新密码不能与当前密码相同"})
+    check_new_password(new, username=user.username, field="new_password")
+    user.password_hash = await crypto.hash_password_async(new)
+    user.updated_at = utcnow()
+    await session.execute(
+        update(RefreshToken).where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_reason="password"))
+    user.token_version += 1  # on the object: the tokens issued below carry the new version
+    return await _issue(session, user)
+
+
+async def create_staff(session: AsyncSession, *, username: str, password: str, role: str) -> User:
+    if role not in ("moderator", "admin"):
+        raise app_errors.ValidationFailed(fields={"role": "角色只能是 moderator 或 admin"})
+    if not USERNAME.fullmatch(username):
+        raise app_errors.ValidationFailed(fields={"username": "用户名为3到64位字母、数字或 _ . @ -"})
+    check_new_password(password, username=username)
+    if await username_taken(session, username):
+        raise app_errors.UsernameTaken()
+    user = User(role=role, username=username, password_hash=await crypto.hash_password_async(password),
+                nickname=username)
+    session.add(user)
+    await session.flush()
+    return user
