@@ -68,12 +68,12 @@ async def username_taken(session: AsyncSession, username: str) -> bool:
 
 async def password_login(session: AsyncSession, *, username: str, password: str, ip: str) -> TokenOut:
     # Counted before the password is checked, on its own connection, before this session's first query.
-    await throttle.reserve(username, ip)
+    counted_user = await throttle.reserve(username, ip)
     user = await user_by_username(session, username)
     ok = await crypto.verify_password_async(user.password_hash if user else None, password)
     if not ok or user is None or user.role not in PASSWORD_ROLES:
         raise app_errors.BadCredentials()
-    await throttle.succeeded(session, username, ip)
+    await throttle.succeeded(session, username, ip, counted_user=counted_user)
     return await _issue(session, user)
 
 

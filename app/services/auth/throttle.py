@@ -76,14 +76,16 @@ async def _take(conn, key: str, now: datetime, delay) -> datetime | None:  # typ
     return None
 
 
-async def reserve(username: str, ip: str) -> None:
+async def reserve(username: str, ip: str) -> bool:
     """Count this attempt as a failure before its password is checked; raise LoginLocked (with
-    Retry-After) when the pair, or the username from an unknown address, must wait."""
+    Retry-After) when the pair, or the username from an unknown address, must wait. Returns whether
+    the username's own counter was counted (not for an address known to the account)."""
     now = clock.now()
     pair, user, known = _keys(username, ip)
     recent = now - timedelta(days=settings_of(AuthSettings).auth_known_address_days)
     async with get_engine().begin() as conn:
         retry_at = await _take(conn, pair, now, _pair_delay)
+        is_known = False
         if retry_at is None:
             is_known = (await conn.execute(
                 select(_T.c.key).where(_T.c.key == known, _T.c.last_at >= recent))).first() is not None
@@ -94,13 +96,21 @@ async def reserve(username: str, ip: str) -> None:
     if retry_at is not None:
         retry = max(1, int((retry_at - now).total_seconds() + 0.999))
         raise errors.LoginLocked(headers={"Retry-After": str(retry)})
+    return not is_known
 
 
-async def succeeded(session: AsyncSession, username: str, ip: str) -> None:
-    """The password was right: clear the pair and remember the address (in the request's transaction)."""
+async def succeeded(session: AsyncSession, username: str, ip: str, *, counted_user: bool) -> None:
+    """The password was right: clear the pair, take back the username's count that this attempt
+    reserved, and remember the address (in the request's transaction)."""
     now = clock.now()
-    pair, _user, known = _keys(username, ip)
+    pair, user, known = _keys(username, ip)
     await session.execute(delete(LoginThrottle).where(LoginThrottle.key == pair))
+    if counted_user:
+        await session.execute(
+            _T.update().where(_T.c.key == user, _T.c.failures > 0)
+            .values(failures=_T.c.failures - 1,
+                    blocked_until=case((_T.c.failures <= settings_of(AuthSettings).auth_login_user_free_failures,
+                                        now), else_=_T.c.blocked_until)))
     insert = insert_for(session)
     stmt = insert(LoginThrottle).values(key=known, failures=0, last_at=now, blocked_until=now)
     await session.execute(stmt.on_conflict_do_update(index_elements=[_T.c.key], set_={"last_at": now}))

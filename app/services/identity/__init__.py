@@ -95,13 +95,20 @@ def _clear_identity(user: User) -> None:
     user.birth_date = user.gender = user.identity_source = user.identity_bound_at = None
 
 
+class _HeldElsewhere(Exception):
+    pass
+
+
 async def _take(session: AsyncSession, user: User, *, number: str, real_name: str, source: str,
                 actor: Principal) -> None:
-    """Bind ``number`` to ``user``, moving it from the account that holds it (which is told)."""
+    """Bind ``number`` to ``user``. A verified source (face, staff) moves it from the account that holds
+    it, which is told; a declared one never does (_HeldElsewhere)."""
     now = clock.now()
     number, birth, gender = _parsed(number)
     digest = crypto.lookup_hash(number, "id_number")
     holder = await _holder(session, digest, lock=True)
+    if holder is not None and holder.id != user.id and source == "declared":
+        raise _HeldElsewhere()
     if holder is not None and holder.id != user.id:
         _clear_identity(holder)
         holder.updated_at = now
@@ -146,7 +153,7 @@ async def bind(session: AsyncSession, *, actor: Principal, data: IdentityIn) -> 
                 await _take(session, user, number=number, real_name=data.real_name, source="declared",
                             actor=actor)
             return IdentityOut(me=await public_me(session, user))
-        except IntegrityError:
+        except (IntegrityError, _HeldElsewhere):
             # Another account bound the same number between our look and our write.
             await session.refresh(user)
     claim = await _open_claim(session, user, number=number, real_name=data.real_name, evidence=None)
