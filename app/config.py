@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import math
+import zlib
 from collections import Counter
 from datetime import date
 from functools import lru_cache
@@ -187,8 +188,9 @@ class Settings(BaseSettings):
 
 
 def estimated_bits(secret: str | bytes) -> float:
-    """A generous estimate of a secret's entropy: its length times the Shannon entropy of its symbols,
-    and zero for a repetition (a word typed over and over has few symbols, or a short period)."""
+    """A generous estimate of a secret's entropy: the smaller of its length times the Shannon entropy
+    of its symbols (few distinct symbols) and the bits left after compression (repeated words and
+    runs: "password" typed four times, "0123456789" again and again), and zero for an exact repetition."""
     n = len(secret)
     if n == 0:
         return 0.0
@@ -196,7 +198,13 @@ def estimated_bits(secret: str | bytes) -> float:
         if n % period == 0 and secret[:period] * (n // period) == secret:
             return 0.0
     counts = Counter(secret)
-    return n * -sum(c / n * math.log2(c / n) for c in counts.values())
+    shannon = n * -sum(c / n * math.log2(c / n) for c in counts.values())
+    raw = secret.encode() if isinstance(secret, str) else secret
+    compressed = 8.0 * max(0, len(zlib.compress(raw, 9)) - _ZLIB_OVERHEAD)
+    return min(shannon, compressed)
+
+
+_ZLIB_OVERHEAD = len(zlib.compress(b"", 9)) + 3  # header, checksum and the end-of-block code
 
 
 @lru_cache

@@ -249,3 +249,60 @@ def test_a_child_that_ignores_sigterm_is_killed_after_the_grace_period():
     assert Supervisor([stubborn, crash], out=out, grace=0.5).run() == 1
     assert "serve | deliver did not stop within 0.5 s: killed" in _unpadded(out.getvalue())
     assert stubborn.proc is not None and stubborn.proc.returncode == -signal.SIGKILL
+
+
+def _prod_env(**over: str) -> dict[str, str]:
+    import base64
+    import secrets
+
+    env = dict(os.environ, YOUTH_ENV="prod", YOUTH_DATABASE_URL="postgresql+asyncpg://nobody@127.0.0.1:1/none",
+               YOUTH_JWT_SECRET=secrets.token_urlsafe(48), YOUTH_FIELD_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
+               YOUTH_WECHAT_APPID="wx1234567890abcdef", YOUTH_WECHAT_SECRET=secrets.token_hex(16),
+               YOUTH_WECHAT_BASE_URL="https://api.weixin.qq.com")
+    env.update(over)
+    return env
+
+
+def prod(*args: str, **over: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          env=_prod_env(**over), check=False, timeout=120)
+
+
+def test_demo_data_is_never_loaded_in_prod():
+    """`YOUTH_ENV=prod youth seed-demo` loaded the demo admin with its published password."""
+    for args in (("seed-demo",), ("serve", "--demo", "--no-migrate")):
+        res = prod(*args)
+        assert res.returncode == 2 and "never loaded in prod" in res.stderr, (args, res.stderr)
+
+
+def test_every_command_runs_the_servers_start_up_checks():
+    res = prod("migrate", YOUTH_JWT_SECRET="dev-only-jwt-secret-change-me-0123456789abcdef")
+    assert res.returncode == 2 and "YOUTH_JWT_SECRET" in res.stderr
+    res = prod("create-staff", "--username", "x", "--password-stdin", YOUTH_WECHAT_BASE_URL="")
+    assert res.returncode == 2 and "YOUTH_WECHAT_BASE_URL" in res.stderr
+
+
+def test_low_entropy_secrets_are_refused_in_prod():
+    """A repeated word of 32 characters passed as a JWT secret."""
+    import base64
+
+    from app.config import Settings, estimated_bits
+
+    for weak in ("password" * 4, "ab" * 24, "0123456789" * 4 + "x"):
+        res = prod("sweep", "--list", YOUTH_JWT_SECRET=weak)
+        assert res.returncode == 2 and "YOUTH_JWT_SECRET" in res.stderr, weak
+    typed_key = base64.b64encode(b"my-own-field-key-of-32-bytes-ok!").decode()
+    res = prod("sweep", "--list", YOUTH_FIELD_KEY=typed_key)
+    assert res.returncode == 2 and "YOUTH_FIELD_KEY" in res.stderr
+    assert prod("sweep", "--list").returncode == 0
+    assert estimated_bits("password" * 4) == 0 and estimated_bits(os.urandom(32)) > 128
+    import pytest
+
+    with pytest.MonkeyPatch.context() as mp:  # the server's lifespan runs the same check
+        for key, value in _prod_env().items():
+            if key.startswith("YOUTH_"):
+                mp.setenv(key, value)
+        Settings().check_production_ready()
+        mp.setenv("YOUTH_JWT_SECRET", "password" * 4)
+        with pytest.raises(RuntimeError, match="YOUTH_JWT_SECRET"):
+            Settings().check_production_ready()
