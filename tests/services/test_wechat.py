@@ -19,7 +19,9 @@ from app import errors
 from app.config import DEV_WECHAT_APPID, DEV_WECHAT_SECRET, Settings, get_settings
 from app.db import get_sessionmaker, make_engine
 from app.wechat import SecCheck, WeChatClient, WxPhone
-from app.wechat.standin import StandinServer, openid_for, start_standin_if_free
+from app.wechat import client as client_module
+from app.wechat.client import TOKEN_REFUSED
+from app.wechat.standin import OLD_TOKEN_GRACE, StandinServer, openid_for, start_standin_if_free
 from app.wechat.tokens import DbTokenStore, FetchedToken, RedisTokenStore, TokenStore
 from models.platform import ServiceToken
 
@@ -52,9 +54,11 @@ async def behave(hooks: httpx.AsyncClient, **behaviour: Any) -> None:
 
 
 async def force_refresh_elsewhere(hooks: httpx.AsyncClient) -> None:
-    """Another environment sharing the appid forces a new token, invalidating ours (pitfall 2)."""
+    """Another environment sharing the appid forces a new token; ours ends 5 minutes later (pitfall 2),
+    which the stand-in's clock is moved past."""
     body = {"grant_type": "client_credential", "appid": APPID, "secret": SECRET, "force_refresh": True}
     assert "access_token" in (await hooks.post("/cgi-bin/stable_token", json=body)).json()
+    await behave(hooks, clock_offset_seconds=OLD_TOKEN_GRACE + 1)
 
 
 @pytest.fixture
@@ -393,3 +397,92 @@ async def test_redis_store_shares_the_token_and_drops_only_a_matching_one(
     await first.msg_sec_check(content="c", openid="o1")
     await second.msg_sec_check(content="d", openid="o1")
     assert (await stats(hooks))["token_fetches"] == 3
+
+
+# --- the stand-in behaves as WeChat does (checked against an independent SDK) -----------------------
+
+
+async def _token_from(hooks: httpx.AsyncClient, api: str, **extra: Any) -> dict[str, Any]:
+    if api == "token":
+        params = {"grant_type": "client_credential", "appid": APPID, "secret": SECRET}
+        return (await hooks.get("/cgi-bin/token", params=params)).json()
+    body = {"grant_type": "client_credential", "appid": APPID, "secret": SECRET, **extra}
+    return (await hooks.post("/cgi-bin/stable_token", json=body)).json()
+
+
+async def _works(hooks: httpx.AsyncClient, token: str) -> int:
+    body = {"version": 2, "openid": "o1", "scene": 3, "content": "hello"}
+    answer = (await hooks.post("/wxa/msg_sec_check", params={"access_token": token}, json=body)).json()
+    return answer.get("errcode", 0)
+
+
+async def test_token_and_stable_token_are_separate_pools(hooks: httpx.AsyncClient) -> None:
+    stable = (await _token_from(hooks, "stable"))["access_token"]
+    for _ in range(3):  # fetches from the other pool, with time passing, never touch this one
+        plain = (await _token_from(hooks, "token"))["access_token"]
+        await behave(hooks, clock_offset_seconds=(await stats(hooks))["token_fetches"] * 400)
+    assert await _works(hooks, stable) == 0
+    assert (await _token_from(hooks, "stable"))["access_token"] == stable
+    assert await _works(hooks, plain) == 0
+
+
+@pytest.mark.parametrize("api", ["token", "stable"])
+async def test_the_old_token_works_five_minutes_after_a_refresh(hooks: httpx.AsyncClient, api: str) -> None:
+    old = (await _token_from(hooks, api))["access_token"]
+    new = (await _token_from(hooks, api, **({"force_refresh": True} if api == "stable" else {})))["access_token"]
+    assert new != old
+    await behave(hooks, clock_offset_seconds=OLD_TOKEN_GRACE - 10)
+    assert await _works(hooks, old) == 0 and await _works(hooks, new) == 0
+    await behave(hooks, clock_offset_seconds=OLD_TOKEN_GRACE + 1)
+    assert await _works(hooks, old) in TOKEN_REFUSED and await _works(hooks, new) == 0
+
+
+async def test_force_refresh_is_limited_to_twenty_a_day_thirty_seconds_apart(hooks: httpx.AsyncClient) -> None:
+    assert "access_token" in await _token_from(hooks, "stable", force_refresh=True)
+    assert (await _token_from(hooks, "stable", force_refresh=True))["errcode"] == 45011
+    for i in range(1, 20):
+        await behave(hooks, clock_offset_seconds=31 * i)
+        assert "access_token" in await _token_from(hooks, "stable", force_refresh=True), i
+    await behave(hooks, clock_offset_seconds=31 * 20)
+    assert (await _token_from(hooks, "stable", force_refresh=True))["errcode"] == 45009
+    assert "access_token" in await _token_from(hooks, "stable")  # the ordinary mode is not limited
+    await behave(hooks, clock_offset_seconds=86400 + 31 * 20)
+    assert "access_token" in await _token_from(hooks, "stable", force_refresh=True)
+
+
+async def test_errors_carry_a_request_id_and_a_missing_code_is_41008(hooks: httpx.AsyncClient) -> None:
+    params = {"appid": APPID, "secret": SECRET, "grant_type": "authorization_code"}
+    missing = (await hooks.get("/sns/jscode2session", params=params)).json()
+    assert missing["errcode"] == 41008
+    bad = (await hooks.get("/sns/jscode2session", params={**params, "js_code": "nope"})).json()
+    for answer in (missing, bad):
+        message, _, rid = answer["errmsg"].partition(", rid: ")
+        assert message and len(rid.split("-")) == 3, answer
+
+
+async def test_our_client_maps_a_missing_code(wx: WeChatClient, hooks: httpx.AsyncClient) -> None:
+    with pytest.raises(errors.WeChatCodeInvalid):
+        await wx.code2session("")
+    with pytest.raises(errors.WeChatPhoneCodeInvalid):
+        await wx._call_with_token("getuserphonenumber", "/wxa/business/getuserphonenumber", {"code": ""},
+                                  client_module._PHONE)
+
+
+async def test_our_client_does_not_spend_the_forced_refreshes_in_a_loop(
+        wx: WeChatClient, hooks: httpx.AsyncClient) -> None:
+    """Refused again right after a forced refresh: the call fails; it does not force again at once."""
+    await behave(hooks, reject_tokens=True)
+    for _ in range(3):
+        with pytest.raises(errors.WeChatError):
+            await wx.msg_sec_check(content="hello", openid="o1")
+    assert (await stats(hooks))["forced_refreshes"] == 1
+
+
+async def test_face_verification_result(wx: WeChatClient) -> None:
+    from app.wechat.standin import openid_for
+
+    result = await wx.face_identify_result("face:alice:530102199303031318:张三:n1")
+    assert result.identify_ret == 0 and result.openid == openid_for("alice")
+    with pytest.raises(errors.WeChatFaceResultInvalid):
+        await wx.face_identify_result("face:alice:530102199303031318:张三:n1")  # once only
+    assert (await wx.face_identify_result("face:noface1:530102199303031318:张三")).identify_ret != 0
