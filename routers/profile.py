@@ -2,7 +2,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 
-from app.deps import CurrentUser, SessionDep, StaffUser
+from app.deps import CurrentUser, SessionDep, StaffUser, YouthUser
 from app.kit.pagination import MAX_LIMIT, Page
 from app.kit.ratelimit import limit
 from app.schemas.identity import ClaimDecisionIn, ClaimIn, ClaimPublic, IdentityIn, IdentityOut, StaffClaim
@@ -30,19 +30,19 @@ async def bind_phone(body: PhoneBindIn, user: CurrentUser, session: SessionDep) 
 
 @router.put("/api/v1/me/identity", response_model=IdentityOut, dependencies=[limit("identity_bind")],
             summary="Bind the real name and ID number (youth; once, or with a WeChat face verification)")
-async def bind_identity(body: IdentityIn, user: CurrentUser, session: SessionDep) -> IdentityOut:
+async def bind_identity(body: IdentityIn, user: YouthUser, session: SessionDep) -> IdentityOut:
     return await identity.bind(session, actor=user, data=body)
 
 
 @router.post("/api/v1/me/identity/claims", response_model=ClaimPublic, status_code=status.HTTP_202_ACCEPTED,
              dependencies=[limit("identity_claim")],
              summary="Claim an ID number (held by another account, or a correction) for staff review")
-async def file_claim(body: ClaimIn, user: CurrentUser, session: SessionDep) -> ClaimPublic:
+async def file_claim(body: ClaimIn, user: YouthUser, session: SessionDep) -> ClaimPublic:
     return await identity.file_claim(session, actor=user, data=body)
 
 
 @router.get("/api/v1/me/identity/claims", response_model=list[ClaimPublic])
-async def my_claims(user: CurrentUser, session: SessionDep) -> list[ClaimPublic]:
+async def my_claims(user: YouthUser, session: SessionDep) -> list[ClaimPublic]:
     return await identity.my_claims(session, actor=user)
 
 

@@ -39,6 +39,12 @@ def _later(days: int) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).replace(microsecond=0).isoformat()
 
 
+def _free_id() -> str:
+    from tests.factories import adult_birth, make_id_number
+
+    return make_id_number(adult_birth(27))
+
+
 def PAST(w: World) -> dict[str, Any]:
     return {"booking_id": w.ids["past_booking_id"]}
 
@@ -71,6 +77,16 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("GET", "/api/v1/me"): ("platform", ANY_USER, None),
     ("PATCH", "/api/v1/me"): ("platform", ANY_USER, lambda w: {"nickname": "小明"}),
     ("POST", "/api/v1/me/phone"): ("platform", ANY_USER, lambda w: {"code": "phone:13900000000"}),
+    ("PUT", "/api/v1/me/identity"): ("platform", YOUTH, lambda w: {"real_name": "某人", "id_number": _free_id()}),
+    ("POST", "/api/v1/me/identity/claims"): ("platform", YOUTH, lambda w: {
+        "real_name": "某人", "id_number": _free_id(), "evidence": "可到窗口出示身份证"}),
+    ("GET", "/api/v1/me/identity/claims"): ("platform", YOUTH, None),
+    ("GET", "/api/v1/staff/identity-claims"): ("platform", STAFF, None),
+    ("POST", "/api/v1/staff/identity-claims/{claim_id}/decision"): ("platform", STAFF,
+                                                                    lambda w: {"approve": False, "reason": "无法核实"}),
+    ("POST", "/api/v1/auth/password"): ("platform", dict(
+        dict.fromkeys(ROLES, "WRONG_PASSWORD"), anon=401, youth="NO_PASSWORD", other_youth="NO_PASSWORD"),
+        lambda w: {"current_password": "not-the-password", "new_password": "a-new-password-123"}),
     ("GET", "/api/v1/me/notifications"): ("platform", ANY_USER, None),
     ("POST", "/api/v1/me/notifications/read"): ("platform", ANY_USER, lambda w: {}),
     ("POST", "/api/v1/me/notifications/subscriptions"): ("platform", ANY_USER,

@@ -123,6 +123,14 @@ async def build(client: Any) -> World:
                                                                  "reason_code": "spam"}, headers=other.headers), 201)
     editor = await account("provider", org_id=w.owners["platform"].org_id, org_role="editor")
     w.ids.update(org_id=org["id"], report_id=report["id"], member_id=editor.user_id)
+
+    # identity: a claim of the other young person's, waiting for staff
+    from tests.factories import adult_birth, make_id_number
+
+    claim = await _ok(await client.post(f"{API}/me/identity/claims", json={
+        "real_name": "测试青年", "id_number": make_id_number(adult_birth(26)), "evidence": "可到窗口出示身份证"},
+        headers=other.headers), 202)
+    w.ids["claim_id"] = claim["id"]
     return w
 
 

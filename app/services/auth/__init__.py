@@ -109,8 +109,8 @@ async def refresh(session: AsyncSession, *, refresh_token: str) -> TokenOut:
 
 async def logout(session: AsyncSession, *, actor: Principal, refresh_token: str | None) -> None:
     """End the given refresh token's family (or all of the caller's) and every access token issued so
-    far: other devices refresh once and carry on, the logged-out one cannot."""
-    await end_access_tokens(session, actor.user_id)
+    far: other devices refresh once and carry on, the logged-out one cannot. A refresh token that is
+    not the caller's ends nothing."""
     stmt = update(RefreshToken).where(RefreshToken.user_id == actor.user_id, RefreshToken.revoked_at.is_(None))
     if refresh_token:
         family = (
@@ -125,6 +125,7 @@ async def logout(session: AsyncSession, *, actor: Principal, refresh_token: str 
             return
         stmt = stmt.where(RefreshToken.family_id == family)
     await session.execute(stmt.values(revoked_at=utcnow(), revoked_reason="logout"))
+    await end_access_tokens(session, actor.user_id)
 
 
 async def end_access_tokens(session: AsyncSession, user_id: int) -> None:
