@@ -41,6 +41,8 @@ COPY alembic.ini ./
 COPY migrations ./migrations
 USER youth
 EXPOSE 8000
+# Behind a proxy container, name it so that clients keep their own addresses (rate limits, login
+# throttles): -e YOUTH_FORWARDED_ALLOW_IPS=<the proxy's address or network>. See the README's Security.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD python -c "import os,urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz', timeout=2)"
 CMD ["sh", "-c", "youth migrate && exec youth serve --host 0.0.0.0 --port ${PORT} --workers ${WEB_CONCURRENCY} --no-migrate"]

@@ -70,3 +70,47 @@ async def test_audit_log_is_append_only():
         with pytest.raises(DBAPIError):
             async with session_scope() as session:
                 await session.execute(text(sql))
+
+
+def test_trust_migration_renames_case_clashes_and_reports_non_ascii_id_numbers(scratch_url):
+    """Usernames unique whatever their case, and ID numbers stored from full-width spellings found."""
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from app import crypto
+
+    assert alembic("upgrade", "restrict01", url=scratch_url).returncode == 0
+    wide = crypto.encrypt("5301\uff102199303031318", "users.id_number")
+    plain = crypto.encrypt("530102199303031318", "users.id_number")
+    rows = [("admin", "admin", None, None), ("provider", "Admin", None, None), ("youth", None, wide, "h1"),
+            ("provider", "owner1", plain, "h2")]
+
+    async def seed():
+        engine = create_async_engine(scratch_url)
+        async with engine.begin() as conn:
+            for role, username, number, digest in rows:
+                await conn.execute(text(
+                    "INSERT INTO users (role, status, username, id_number, id_number_hash, created_at, updated_at) "
+                    "VALUES (:r, 'active', :u, :n, :h, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                    {"r": role, "u": username, "n": number, "h": digest})
+        async with engine.connect() as conn:
+            ids = dict((await conn.execute(text("SELECT username, id FROM users WHERE username IS NOT NULL"))).all())
+        await engine.dispose()
+        return ids
+
+    ids = asyncio.run(seed())
+    res = alembic("upgrade", "heads", url=scratch_url)
+    assert res.returncode == 0, res.stderr
+    log = res.stdout + res.stderr
+    assert f"renamed to 'Admin.dup{ids['Admin']}'" in log
+    assert "not spelled in ASCII digits" in log and f"user {ids['owner1']} (provider) carries an ID number" in log
+
+    async def names():
+        engine = create_async_engine(scratch_url)
+        async with engine.connect() as conn:
+            found = set((await conn.execute(text("SELECT username FROM users WHERE username IS NOT NULL"))).scalars())
+        await engine.dispose()
+        return found
+
+    assert asyncio.run(names()) == {"admin", f"Admin.dup{ids['Admin']}", "owner1"}

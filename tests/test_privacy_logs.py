@@ -117,10 +117,14 @@ def phone_number() -> str:
     return f"1{random.choice('3456789')}{random.randrange(10**9):09d}"
 
 
-def profile(id_number: str) -> dict[str, Any]:
-    return {"nickname": "隐私测试", "real_name": "隐私测试青年", "id_number": id_number, "district": "五华区",
-            "education": "bachelor", "graduation_year": date.today().year - 1, "employment_status": "employed",
-            "marital_status": "single", "owns_home_in_kunming": False, "works_in_kunming": True}
+def identity(id_number: str) -> dict[str, Any]:
+    return {"real_name": "隐私测试青年", "id_number": id_number}
+
+
+def profile() -> dict[str, Any]:
+    return {"nickname": "隐私测试", "district": "五华区", "education": "bachelor",
+            "graduation_year": date.today().year - 1, "employment_status": "employed", "marital_status": "single",
+            "owns_home_in_kunming": False, "works_in_kunming": True}
 
 
 async def test_a_journey_through_the_sensitive_endpoints_logs_none_of_it(watched, every_log_record):
@@ -133,16 +137,19 @@ async def test_a_journey_through_the_sensitive_endpoints_logs_none_of_it(watched
     note = f"来访者提到睡眠问题，两周后复诊-{uuid.uuid4().hex[:10]}"
     follow_up = f"已电话回访，来访者同意提前见面-{uuid.uuid4().hex[:10]}"
 
-    # The ID number: refused (wrong check character), accepted, then refused for a second account.
+    # The ID number: refused (wrong check character), accepted, then a claim for a second account.
     person = await factory.youth()
-    r = await client.patch(f"{API}/me", json=profile(refused), headers=person.headers)
+    r = await client.put(f"{API}/me/identity", json=identity(refused), headers=person.headers)
     assert r.status_code == 422 and "id_number" in r.json()["fields"]
-    r = await client.patch(f"{API}/me", json=profile(id_number), headers=person.headers)
+    r = await client.put(f"{API}/me/identity", json=identity(id_number), headers=person.headers)
     assert r.status_code == 200, r.text
-    assert r.json()["id_number_masked"] == id_number[:4] + "*" * 10 + id_number[-4:]
+    assert r.json()["me"]["id_number_masked"] == id_number[:4] + "*" * 10 + id_number[-4:]
+    assert (await client.patch(f"{API}/me", json=profile(), headers=person.headers)).status_code == 200
     other = await factory.youth()
-    r = await client.patch(f"{API}/me", json={"id_number": id_number}, headers=other.headers)
-    assert r.status_code == 409 and r.json()["code"] == "ID_NUMBER_TAKEN"
+    r = await client.put(f"{API}/me/identity", json=identity(id_number), headers=other.headers)
+    assert r.status_code == 200 and r.json()["claim"]["status"] == "pending"
+    staff = await factory.staff()
+    assert (await client.get(f"{API}/staff/identity-claims", headers=staff.headers)).status_code == 200
 
     # The phone number, through WeChat (the stand-in reads the number out of the code).
     r = await client.post(f"{API}/me/phone", json={"code": f"phone:{phone}:{uuid.uuid4().hex[:8]}"},

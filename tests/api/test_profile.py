@@ -193,10 +193,12 @@ async def test_a_bound_identity_does_not_change_by_itself(client, factory):
 async def test_only_youth_accounts_carry_id_numbers(client, factory):
     for actor in (await organisation("housing_operator"), await factory.reviewer()):
         r = await bind(client, actor, make_id_number(adult_birth(30), "male"))
-        assert r.status_code == 403 and r.json()["code"] == "IDENTITY_YOUTH_ONLY"
+        assert r.status_code == 403 and r.json()["code"] == "FORBIDDEN"
         r = await client.post(CLAIMS, json={"real_name": "某人", "id_number": make_id_number(adult_birth(30)),
                                             "evidence": "本人可到窗口出示身份证"}, headers=actor.headers)
         assert r.status_code == 403
+        async with session_scope() as session:
+            assert (await session.get(User, actor.user_id)).id_number_hash is None
 
 
 @pytest.mark.postgres
