@@ -128,9 +128,9 @@ def downgrade() -> None:
         batch_op.drop_column('revoked_reason')
 
     op.create_table('login_failures',
-    sa.Column('id', sa.INTEGER(), nullable=False),
-    sa.Column('key', sa.VARCHAR(length=160), nullable=False),
-    sa.Column('at', sa.DATETIME(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=160), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_login_failures'))
     )
     with op.batch_alter_table('login_failures', schema=None) as batch_op:
