@@ -96,7 +96,6 @@ WeChatNoCredit = define("WECHAT_NO_SUBSCRIBE_CREDIT", 409, "用户未订阅该�
 WeChatBadTemplateData = define("WECHAT_BAD_TEMPLATE_DATA", 422, "消息模板内容不符合要求")
 
 # --- profile and organisations --------------------------------------------------------------------
-IdNumberTaken = define("ID_NUMBER_TAKEN", 409, "该身份证号已绑定其他账号")
 UsernameTaken = define("USERNAME_TAKEN", 409, "用户名已被使用")
 # Raised by the shared provider dependencies (app.deps) for every service's provider routes.
 OrgNotVerified = define("ORG_NOT_VERIFIED", 403, "机构尚未通过审核，暂不能进行此操作")
