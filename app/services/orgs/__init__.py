@@ -143,7 +143,8 @@ async def remove_member(session: AsyncSession, *, actor: Principal, user_id: int
     now = clock.now()
     await session.delete(member)
     await session.execute(update(User).where(User.id == user_id).values(
-        status="suspended", suspended_reason="已被机构负责人移出", updated_at=now))
+        status="suspended", suspended_reason="已被机构负责人移出", updated_at=now,
+        token_version=User.token_version + 1))  # its access tokens end too
     await session.execute(update(RefreshToken).where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
                           .values(revoked_at=now))
     await session.flush()
