@@ -80,7 +80,7 @@ def test_trust_migration_renames_case_clashes_and_reports_non_ascii_id_numbers(s
 
     from app import crypto
 
-    assert alembic("upgrade", "platform01", url=scratch_url).returncode == 0
+    assert alembic("upgrade", "volunteer01", url=scratch_url).returncode == 0
     wide = crypto.encrypt("5301\uff102199303031318", "users.id_number")
     plain = crypto.encrypt("530102199303031318", "users.id_number")
     rows = [("admin", "admin", None, None), ("provider", "Admin", None, None), ("youth", None, wide, "h1"),

@@ -6,7 +6,7 @@ several lookup hashes before the validator refused them) and any on a non-youth 
 Both are printed through the migration's log, as warnings naming the accounts.
 
 Revision ID: trust01
-Revises: platform01
+Revises: volunteer01
 Create Date: 2026-12-01
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 log = logging.getLogger("alembic.runtime.migration")
 
 revision: str = 'trust01'
-down_revision: str | Sequence[str] | None = 'platform01'
+down_revision: str | Sequence[str] | None = 'volunteer01'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
