@@ -99,16 +99,6 @@ class Settings(BaseSettings):
     # Shared publishing workflow
     content_blocklist: list[str] = Field(default_factory=lambda: ["赌博", "博彩", "代孕", "裸聊", "办证"])
 
-    # Events (青年联谊交友): this many no-shows or late cancellations within the window restrict
-    # new sign-ups for the given days.
-    event_strike_threshold: int = 2
-    event_strike_window_days: int = 90
-    event_restriction_days: int = 30
-    # Place-taking transactions per event quota and process that may wait on its counter row at once;
-    # more only queue on the row lock and make a rush slower.
-    event_signup_gate: int = 4
-    event_check_in_opens_minutes: int = 120
-
     # Working days (app.kit.time): Monday to Friday, less these public holidays, plus these make-up
     # working days (调休) that fall on a weekend. Set them from the State Council's yearly notice.
     holidays: list[date] = Field(default_factory=list)

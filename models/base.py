@@ -61,7 +61,3 @@ class Encrypted(TypeDecorator):
     def process_result_value(self, value: str | None, dialect: Any) -> str | None:
         return None if value is None else crypto.decrypt(value, self.purpose)
 
-
-def dt_column(**kw: Any) -> Any:
-    """``sa_column`` factory for a UTC datetime column."""
-    return sa.Column(UTCDateTime(), **kw)

@@ -23,7 +23,11 @@ QUOTA_KEYS = ("all", "male", "female")
 
 class Event(PostingFields, table=True):
     __tablename__ = "events"
-    __table_args__ = (sa.Index("ix_events_public_start", "status", "starts_at"),)
+    __table_args__ = (
+        sa.Index("ix_events_public_start", "status", "starts_at"),
+        # The sweeper's question: which events ended without their no-shows recorded.
+        sa.Index("ix_events_due", "ends_at", "no_shows_marked_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     title: str = Field(max_length=100)
@@ -56,6 +60,10 @@ class Event(PostingFields, table=True):
     cancel_reason: str | None = Field(default=None, max_length=500)
     badges_issued: int = 0
     no_shows_marked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The last change of time or place while people were signed up. Whoever signed up (or was given a
+    # place) before it did not agree to the event as it ran: they may cancel without a late
+    # cancellation, and are never recorded as no-shows of it.
+    changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class EventQuota(SQLModel, table=True):
@@ -86,7 +94,6 @@ class EventRegistration(SQLModel, table=True):
         # Waitlist order and promotion: the lowest id of a quota goes first.
         sa.Index("ix_event_registrations_queue", "event_id", "quota_key", "status", "id"),
         sa.Index("ix_event_registrations_user", "user_id", "status"),
-        sa.Index("ix_event_registrations_strikes", "user_id", "strike_at"),
         sa.UniqueConstraint("event_id", "badge_number"),
     )
 
@@ -98,9 +105,8 @@ class EventRegistration(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     promoted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A late cancellation; it and a no-show are strikes in the shared record (app.services.restrictions).
     late_cancel: bool = False
-    # Set for a no-show or a late cancellation: the moment that counts for sign-up restrictions.
-    strike_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     checked_in_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     checked_in_by: int | None = None
     badge_number: int | None = None
@@ -108,16 +114,3 @@ class EventRegistration(SQLModel, table=True):
     picks: list[int] | None = Field(default=None, sa_type=sa.JSON)
     pick_contact: str | None = Field(default=None, sa_type=Encrypted("event_registrations.pick_contact"))
     picks_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-
-
-class EventRestriction(SQLModel, table=True):
-    """A person's current (or last) sign-up restriction after repeated no-shows or late cancellations."""
-
-    __tablename__ = "event_restrictions"
-
-    user_id: int = Field(foreign_key="users.id", primary_key=True, ondelete="CASCADE")
-    # Strikes up to and including this moment have been used for a restriction and count no more.
-    since: datetime = Field(sa_type=UTCDateTime)
-    until: datetime = Field(sa_type=UTCDateTime)
-    reason: str = Field(max_length=200)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

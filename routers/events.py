@@ -1,13 +1,13 @@
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, status
-from pydantic import BeforeValidator
+from fastapi import APIRouter, Depends, Query, status
 
 from app.config import KUNMING_DISTRICTS
 from app.deps import OptionalUser, Principal, SessionDep, YouthUser, provider_of
 from app.idempotency import IdempotencyDep
+from app.kit.pagination import MAX_LIMIT, Page
+from app.kit.postings import owned, path_id
 from app.kit.ratelimit import limit
-from app.pagination import MAX_LIMIT, Page
 from app.schemas.common import DayIn
 from app.schemas.events import (
     AttendeePublic,
@@ -28,25 +28,22 @@ from app.schemas.events import (
     RegistrationPublic,
     RestrictionPublic,
     TicketPublic,
+    WaiveIn,
 )
 from app.services import events
+from models.events import Event
 
 router = APIRouter(tags=["events"])
 
 Organiser = Annotated[Principal, Depends(provider_of("event_organizer"))]
+# The organiser's own event (another organisation's answers 404); locked where the route changes it.
+OwnEvent = Annotated[Event, owned(events.KIND, "event_id")]
+OwnEventLocked = Annotated[Event, owned(events.KIND, "event_id", for_update=True)]
 Cursor = Annotated[str | None, Query(max_length=200)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 District = Literal[KUNMING_DISTRICTS]  # type: ignore[valid-type]
-
-
-def _digits_only(value: object) -> object:
-    # Lax integer parsing would take " 1" or "1_0" for an id; a path id is plain digits or nothing.
-    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
-        raise ValueError("应为正整数编号")
-    return value
-
-
-EventId = Annotated[int, BeforeValidator(_digits_only), Path(ge=1, le=2**31 - 1, description="Event id")]
+EventId = path_id("Event id")
+RegistrationId = path_id("Registration id")
 RegistrationStatus = Literal["confirmed", "waitlisted", "cancelled", "no_show", "event_cancelled"]
 
 
@@ -134,42 +131,53 @@ async def create_event(body: EventCreate, user: Organiser, session: SessionDep, 
 
 
 @router.get("/api/v1/provider/events/{event_id}", response_model=EventProvider)
-async def get_own_event(event_id: EventId, user: Organiser, session: SessionDep) -> EventProvider:
-    return await events.get_own_event(session, actor=user, event_id=event_id)
+async def get_own_event(ev: OwnEvent, session: SessionDep) -> EventProvider:
+    return await events.get_own_event(session, ev=ev)
 
 
 @router.patch("/api/v1/provider/events/{event_id}", response_model=EventProvider,
               summary="Edit; public text edited on a published event sends it back to review")
-async def update_event(event_id: EventId, body: EventUpdate, user: Organiser, session: SessionDep) -> EventProvider:
-    return await events.update_event(session, actor=user, event_id=event_id, data=body)
+async def update_event(ev: OwnEventLocked, body: EventUpdate, user: Organiser, session: SessionDep) -> EventProvider:
+    return await events.update_event(session, actor=user, ev=ev, data=body)
 
 
 @router.put("/api/v1/provider/events/{event_id}/capacity", response_model=EventProvider,
             summary="Change the places (never below the confirmed ones); added places go to the waitlist first")
-async def change_capacity(event_id: EventId, body: CapacityIn, user: Organiser, session: SessionDep) -> EventProvider:
-    return await events.change_capacity(session, actor=user, event_id=event_id, data=body)
+async def change_capacity(ev: OwnEventLocked, body: CapacityIn, user: Organiser, session: SessionDep
+                          ) -> EventProvider:
+    return await events.change_capacity(session, actor=user, ev=ev, data=body)
 
 
 @router.post("/api/v1/provider/events/{event_id}/cancel", response_model=EventProvider,
              summary="Cancel the whole event; everyone registered is notified")
-async def cancel_event(event_id: EventId, body: CancelEventIn, user: Organiser, session: SessionDep) -> EventProvider:
-    return await events.cancel_event(session, actor=user, event_id=event_id, reason=body.reason)
+async def cancel_event(ev: OwnEventLocked, body: CancelEventIn, user: Organiser, session: SessionDep
+                       ) -> EventProvider:
+    return await events.cancel_event(session, actor=user, ev=ev, reason=body.reason)
 
 
 @router.get("/api/v1/provider/events/{event_id}/attendees", response_model=Page[AttendeePublic],
             summary="Registrations with badge number, nickname, gender and age only")
-async def attendees(event_id: EventId, user: Organiser, session: SessionDep, status: RegistrationStatus | None = None,
+async def attendees(ev: OwnEvent, user: Organiser, session: SessionDep, status: RegistrationStatus | None = None,
                     cursor: Cursor = None, limit: Limit = 50) -> Page[AttendeePublic]:
-    return await events.attendees(session, actor=user, event_id=event_id, status=status, cursor=cursor, limit=limit)
+    return await events.attendees(session, actor=user, ev=ev, status=status, cursor=cursor, limit=limit)
 
 
 @router.post("/api/v1/provider/events/{event_id}/check-ins", response_model=CheckInResult,
              summary="Scan an attendee's ticket; each ticket checks in once")
-async def check_in(event_id: EventId, body: CheckInIn, user: Organiser, session: SessionDep) -> CheckInResult:
-    return await events.check_in(session, actor=user, event_id=event_id, ticket=body.ticket)
+async def check_in(ev: OwnEventLocked, body: CheckInIn, user: Organiser, session: SessionDep) -> CheckInResult:
+    return await events.check_in(session, actor=user, ev=ev, ticket=body.ticket)
 
 
 @router.get("/api/v1/provider/events/{event_id}/choice-summary", response_model=ChoiceSummary,
             summary="How the mutual choice went, in counts (never who picked whom)")
-async def choice_summary(event_id: EventId, user: Organiser, session: SessionDep) -> ChoiceSummary:
-    return await events.choice_summary(session, actor=user, event_id=event_id)
+async def choice_summary(ev: OwnEvent, session: SessionDep) -> ChoiceSummary:
+    return await events.choice_summary(session, ev=ev)
+
+
+@router.post("/api/v1/provider/events/{event_id}/registrations/{registration_id}/waive-strike",
+             response_model=AttendeePublic,
+             summary="Excuse a no-show or late cancellation (with a reason the person is told); a restriction it "
+                     "caused is lifted")
+async def waive_strike(ev: OwnEvent, registration_id: RegistrationId, body: WaiveIn, user: Organiser,
+                       session: SessionDep) -> AttendeePublic:
+    return await events.waive_strike(session, actor=user, ev=ev, registration_id=registration_id, reason=body.reason)

@@ -115,6 +115,12 @@ class CancelEventIn(StrictModel):
     reason: Reason
 
 
+class WaiveIn(StrictModel):
+    """Why the organiser excuses a no-show or late cancellation; the person is told."""
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
+
+
 class QuotaPublic(BaseModel):
     key: Literal["all", "male", "female"]
     capacity: int

@@ -15,6 +15,7 @@ Services check ``current(...)`` (or join ``Restriction`` in their own hot-path s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -104,8 +105,7 @@ async def apply_policy(session: AsyncSession, user_ids: list[int], service: str,
             continue
         until = now + timedelta(days=p.restriction_days)
         label = SERVICES[service]
-        reason = (f"{p.restriction_window_days}天内有{strikes}次爽约或临时取消，"
-                  f"{p.restriction_days}天内不能报名新的{label}")
+        reason = _reason(strikes, service)
         stmt = insert(Restriction).values(user_id=uid, service=service, since=last, until=until, reason=reason,
                                           created_at=now, lifted_at=None)
         await session.execute(stmt.on_conflict_do_update(
@@ -115,11 +115,50 @@ async def apply_policy(session: AsyncSession, user_ids: list[int], service: str,
         notify(session, RESTRICTED, uid, data={"service": service}, service=label, reason=reason, until=until)
 
 
+def _reason(strikes: int, service: str) -> str:
+    p = policy()
+    return (f"{p.restriction_window_days}天内有{strikes}次爽约或临时取消，"
+            f"{p.restriction_days}天内不能报名新的{SERVICES[service]}")
+
+
 async def current(session: AsyncSession, user_id: int, service: str, now: datetime) -> Current | None:
     row = (await session.execute(select(Restriction.until, Restriction.reason).where(
         Restriction.user_id == user_id, Restriction.service == service, Restriction.lifted_at.is_(None),
         Restriction.until > now))).first()
     return Current(row.until, row.reason) if row else None
+
+
+async def current_with(session: AsyncSession, user_id: int, service: str, now: datetime,
+                       pending: Sequence[tuple[datetime, datetime]]) -> Current | None:
+    """The restriction the person has once ``pending`` strikes are recorded, computed and stored
+    nowhere: strikes that are due but that the sweeper has not recorded yet, as (``at``, the moment it
+    became due) pairs. A service that records such strikes later passes the due moment as ``now`` to
+    ``record_many``, so the stored restriction is the one computed here. Reads and eligibility checks
+    use this, so that a sweeper running late never changes an answer."""
+    found = await current(session, user_id, service, now)
+    if found is not None or not pending:
+        return found
+    p = policy()
+    window = timedelta(days=p.restriction_window_days)
+    first = min(due for _, due in pending)
+    R, S = Restriction, Strike
+    since = (await session.execute(select(R.since).where(R.user_id == user_id, R.service == service))
+             ).scalar_one_or_none()
+    stored = (await session.execute(select(S.at, S.created_at).where(
+        S.user_id == user_id, S.service == service, S.waived_at.is_(None), S.at >= first - window))).all()
+    # Replay apply_policy at each moment a strike was (or would have been) recorded from the first
+    # pending one on, over the strikes recorded by then.
+    known = [at for at, recorded in stored if recorded <= first]
+    steps = sorted([(at, recorded) for at, recorded in stored if recorded > first] + list(pending),
+                   key=lambda step: step[1])
+    out = None
+    for at, when in steps:
+        known.append(at)
+        counted = [a for a in known if a >= when - window and (since is None or a > since)]
+        if len(counted) >= p.restriction_strike_threshold:
+            since = max(counted)
+            out = Current(when + timedelta(days=p.restriction_days), _reason(len(counted), service))
+    return out if out is not None and out.until > now else None
 
 
 def message(c: Current) -> str:

@@ -14,8 +14,7 @@ from app.db import session_scope
 from app.schemas.common import DateTimeIn, InstantIn
 from app.validators import SHANGHAI
 from tests.api.test_counselling import add_counsellor
-from tests.api.test_events import body as event_body
-from tests.factories import account, organisation
+from tests.factories import account, event_body, organisation
 from tests.factories import housing_project_body as project_body
 
 API = "/api/v1"

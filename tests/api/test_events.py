@@ -4,52 +4,20 @@ no-shows and restrictions, mutual choice, organiser tools — and no overselling
 from __future__ import annotations
 
 import asyncio
-import itertools
 import random
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from app.services.events import mark_no_shows
-from app.validators import SHANGHAI, id_check_char
-
-API = "/api/v1"
-
-
-@dataclass
-class Actor:
-    """The shape of conftest's Actor, for people created straight in the database."""
-
-    user_id: int
-    role: str
-    headers: dict[str, str]
-    access_token: str
-    profile: dict[str, Any] = field(default_factory=dict)
-
+from app.validators import SHANGHAI
+from tests import factories
+from tests.factories import API, Actor, approve, now
+from tests.factories import event_body as body
 
 _DAY_SEQ = iter(range(400, 4000, 7))
-
-
-def now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
-
-
-def body(*, start: datetime, hours: int = 3, opens: datetime | None = None, closes: datetime | None = None,
-         capacity: int = 4, quotas: tuple[int, int] | None = (2, 2), **over: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "title": "周末单身青年交友活动", "description": "破冰游戏、分组交流和互选。", "venue_name": "翠湖公园水月轩",
-        "venue_address": "昆明市五华区翠湖南路67号", "district": "五华区", "latitude": 25.048, "longitude": 102.704,
-        "starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=hours)).isoformat(),
-        "signup_opens_at": (opens or now() - timedelta(hours=1)).isoformat(),
-        "signup_closes_at": (closes or start - timedelta(hours=2)).isoformat(),
-        "capacity": capacity, "quotas": {"male": quotas[0], "female": quotas[1]} if quotas else None,
-    }
-    data.update(over)
-    return data
 
 
 async def create_event(client: Any, factory: Any, organiser: Actor | None = None, *, publish: bool = True,
@@ -60,36 +28,18 @@ async def create_event(client: Any, factory: Any, organiser: Actor | None = None
     assert r.status_code == 201, r.text
     event_id = r.json()["id"]
     if publish:
-        await approve(client, factory, event_id, organiser)
+        await approve(client, "event", event_id, organiser)
     return event_id, organiser
 
 
-_moderator: list[Actor] = []
+async def youth(factory: Any, *, gender: str = "female", age: int = 25, **profile: Any) -> Actor:
+    """A young person logged in through WeChat with a complete real-name profile (``profile`` over it)."""
+    return await factory.youth(profile=profile or True, age=age, gender=gender)
 
 
-async def approve(client: Any, factory: Any, event_id: int, organiser: Actor) -> None:
-    """Submit and approve through the review workflow; one moderator serves the whole module (creating
-    a staff account per event costs a password hash each time)."""
-    if not _moderator:
-        _moderator.append(await factory.staff())
-    r = await client.post(f"{API}/provider/postings/event/{event_id}/submit", headers=organiser.headers)
-    assert r.status_code == 200, r.text
-    r = await client.post(f"{API}/staff/reviews/event/{event_id}/approve", headers=_moderator[0].headers)
-    assert r.status_code == 200, r.text
-
-
-_ID_SEQ = itertools.count(random.randrange(0, 1000) * 1000)
-
-
-async def youth(factory: Any, *, gender: str = "female", age: int = 25, **profile: Any) -> Any:
-    """A young person with a complete real-name profile. The ID number comes from a sequence: a few dozen
-    random ones of the same birth date and gender (what the factory makes) collide too often."""
-    n = next(_ID_SEQ)
-    today = date.today()
-    birth = date(today.year - age, 3, 15)
-    first17 = f"53{90 + n // 500 % 10}{n // 5000 % 100:02d}{birth:%Y%m%d}{n % 500 * 2 + (gender == 'male'):03d}"
-    return await factory.youth(profile={"id_number": first17 + id_check_char(first17), **profile}, age=age,
-                               gender=gender)
+async def bulk_youth(genders: list[str]) -> list[Actor]:
+    """Many complete real-name profiles at once, straight into the database (a rush needs hundreds)."""
+    return await factories.bulk_youth(len(genders), genders=genders)
 
 
 async def sign_up(client: Any, event_id: int, person: Actor, **headers: str) -> Any:
@@ -383,48 +333,7 @@ async def test_waitlisted_and_cancelled_people_have_no_valid_ticket(client, fact
     assert r.status_code == 409 and r.json()["code"] == "EVENT_TICKET_REVOKED"
 
 
-# --- no-shows and restrictions ---------------------------------------------------------------------
-
-
-async def test_two_no_shows_restrict_sign_ups_with_the_reason_shown(client, factory, travel):
-    start = now() + timedelta(days=2)
-    first, organiser = await create_event(client, factory, start=start)
-    second, _ = await create_event(client, factory, organiser, start=start + timedelta(hours=3))
-    later, _ = await create_event(client, factory, organiser, start=start + timedelta(days=3))
-    absent, once = await youth(factory), await youth(factory)
-    for eid in (first, second):
-        await sign_up(client, eid, absent)
-    await sign_up(client, first, once)
-    travel(start + timedelta(hours=8))  # both events are over; nobody checked in
-    r = await sign_up(client, later, absent)
-    assert r.status_code == 403 and r.json()["code"] == "EVENT_SIGNUP_RESTRICTED"
-    assert "爽约" in r.json()["message"]
-    mine = (await client.get(f"{API}/events/{first}/registrations/mine", headers=absent.headers)).json()
-    assert mine["status"] == "no_show"
-    assert "event.no_show" in [n["kind"] for n in await notifications_of(client, absent)]
-    assert (await sign_up(client, later, once)).json()["status"] == "confirmed"  # one no-show only
-
-
-async def test_mark_no_shows_leaves_checked_in_people_alone(client, factory, travel):
-    from app.db import session_scope
-
-    start = now() + timedelta(days=2)
-    event_id, organiser = await create_event(client, factory, start=start)
-    came, stayed_home = await youth(factory), await youth(factory)
-    await sign_up(client, event_id, came)
-    await sign_up(client, event_id, stayed_home)
-    ticket = (await client.get(f"{API}/events/{event_id}/ticket", headers=came.headers)).json()["ticket"]
-    travel(start)
-    await client.post(f"{API}/provider/events/{event_id}/check-ins", json={"ticket": ticket},
-                      headers=organiser.headers)
-    async with session_scope() as session:
-        assert await mark_no_shows(session, event_id=event_id, now=start + timedelta(hours=4)) == 1
-    async with session_scope() as session:  # once only
-        assert await mark_no_shows(session, event_id=event_id, now=start + timedelta(hours=5)) == 0
-    travel(start + timedelta(hours=4))
-    status = lambda p: client.get(f"{API}/events/{event_id}/registrations/mine", headers=p.headers)  # noqa: E731
-    assert (await status(came)).json()["status"] == "confirmed"
-    assert (await status(stayed_home)).json()["status"] == "no_show"
+# --- no-shows and restrictions: tests/services/test_events_no_shows.py ---------------------------
 
 
 # --- mutual choice ----------------------------------------------------------------------------------
@@ -543,25 +452,6 @@ async def test_cancelling_the_event_notifies_everyone_and_stops_sign_ups(client,
 
 
 # --- rush ---------------------------------------------------------------------------------------------
-
-
-async def bulk_youth(genders: list[str]) -> list[Actor]:
-    """Many complete real-name profiles at once, straight into the database (a rush needs hundreds)."""
-    from app.db import session_scope
-    from app.security import create_access_token
-    from models.accounts import User
-
-    async with session_scope() as session:
-        users = [User(role="youth", nickname=f"rush{i}", real_name="测试青年", id_number_hash=uuid.uuid4().hex,
-                      birth_date=date(date.today().year - 25, 3, 15), gender=g, marital_status="single") for i, g in enumerate(genders)]
-        session.add_all(users)
-        await session.flush()
-        ids = [u.id for u in users]
-    out = []
-    for uid in ids:
-        token = create_access_token(user_id=uid, role="youth")[0]
-        out.append(Actor(uid, "youth", {"Authorization": f"Bearer {token}"}, token))
-    return out
 
 
 async def rush(client: Any, factory: Any, *, per_gender: int, quota: int, dup_keyed: int, dup_plain: int

@@ -192,6 +192,8 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("POST", "/api/v1/provider/events/{event_id}/check-ins"): ("events", PROVIDER_OWN,
                                                                lambda w: {"ticket": "forged.ticket.value"}),
     ("GET", "/api/v1/provider/events/{event_id}/choice-summary"): ("events", PROVIDER_OWN, None),
+    ("POST", "/api/v1/provider/events/{event_id}/registrations/{registration_id}/waive-strike"): (
+        "events", PROVIDER_OWN, lambda w: {"reason": "因病请假，已提前告知"}),
     # counselling
     ("GET", "/api/v1/counselling/counsellors"): ("counselling", ALL_OK, None),
     ("GET", "/api/v1/counselling/counsellors/{counsellor_id}"): ("counselling", ALL_OK, None),

@@ -82,8 +82,9 @@ async def build(client: Any) -> World:
     }
     ev = await _ok(await client.post(f"{API}/provider/events", json=event, headers=e.headers), 201)
     await publish("event", ev["id"], e)
-    await _ok(await client.post(f"{API}/events/{ev['id']}/registrations", headers=youth.headers), 201)
+    reg = await _ok(await client.post(f"{API}/events/{ev['id']}/registrations", headers=youth.headers), 201)
     w.ids["event_id"] = ev["id"]
+    w.ids["registration_id"] = reg["id"]
 
     # counselling: a published counsellor with free slots (the owner's account is the counsellor, so the
     # owner is the booked counsellor); the young person booked one, the other young person booked one

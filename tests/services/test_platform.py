@@ -16,8 +16,8 @@ from app.db import session_scope
 from app.deps import SessionDep, YouthUser
 from app.idempotency import IdempotencyDep
 from app.kit import ratelimit
+from app.kit.pagination import Key, decode_cursor, encode_cursor
 from app.main import install_error_handlers
-from app.pagination import decode_cursor, encode_cursor
 from app.services import notifications
 from models.notifications import Notification
 from tests.conftest import unique
@@ -89,10 +89,11 @@ async def test_rate_limit_counts_across_calls_and_says_when():
 
 
 def test_cursor_round_trip_and_garbage():
-    assert decode_cursor(encode_cursor({"id": 5}), "id") == {"id": 5}
-    for bad in ("%%%", "bm90IGpzb24", encode_cursor({"x": 1})):
+    order = [Key("id", None)]
+    assert decode_cursor(order, encode_cursor(order, [5])) == [5]
+    for bad in ("%%%", "bm90IGpzb24", encode_cursor([Key("x", None)], [1]), encode_cursor(order, ["5"])):
         with pytest.raises(errors.InvalidCursor):
-            decode_cursor(bad, "id")
+            decode_cursor(order, bad)
 
 
 def test_encryption_is_randomised_and_bound_to_purpose():

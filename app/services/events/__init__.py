@@ -4,8 +4,9 @@ An organiser publishes an event through review; young people sign up into a gend
 or waitlisted), get a signed ticket, are checked in, and take part in the mutual choice afterwards.
 
 How places stay correct under a rush (PostgreSQL; SQLite serialises every transaction anyway):
-- a place is taken by ``UPDATE event_quotas SET taken = taken + 1 WHERE taken < capacity`` on the
-  quota's counter row, so confirmed places can never exceed a quota, whatever runs concurrently;
+- a place is taken by the quota's capacity counter (``common.PLACES``, app.kit.capacity: one
+  conditional ``UPDATE event_quotas SET taken = taken + 1 WHERE taken + 1 <= capacity AND open``), so
+  confirmed places can never exceed a quota, whatever runs concurrently;
 - a partial unique index allows one active registration per person and event, and the registration is
   inserted with ON CONFLICT DO NOTHING before the counter is touched, so duplicates never reach the hot
   row and a duplicate request simply answers with the existing registration;
@@ -32,9 +33,22 @@ How places stay correct under a rush (PostgreSQL; SQLite serialises every transa
   (queueing in Postgres on one row lock only makes the rush slower).
 Lock order: the event row, then a quota's advisory lock, then rows: registrations before counters,
 except that a registration locked after the counter row is locked with SKIP LOCKED, never waited for.
+
+After an event, its no-shows are recorded by the sweeper (job ``events.mark_no_shows``), never by a
+read: until then every read and the sign-up decision compute them (``common.due_no_show``), so an
+answer never depends on whether the sweeper has run. No-shows and late cancellations are strikes in
+the shared restriction record (app.services.restrictions, service ``events``). Only people who agreed
+to the event as it ran are recorded as no-shows: someone who signed up before its time or place last
+changed is told of the change, may cancel without a late cancellation and is never a no-show of it;
+and times of an event people signed up for never move into the past.
+
+Modules: ``public`` (listing, detail), ``signup`` (the hot path), ``registrations`` (the person's own,
+cancelling, promotion), ``attendance`` (tickets, check-in, no-shows, restrictions), ``choice`` (the
+mutual choice), ``organiser``; error codes in ``errors``, settings in ``settings``, notification kinds
+in ``notices``.
 """
 
-from app.services.events.attendance import check_in, get_ticket, mark_no_shows, my_restriction
+from app.services.events.attendance import check_in, get_ticket, mark_no_shows, my_restriction, sweep_no_shows
 from app.services.events.choice import choice_summary, matches, my_picks, submit_picks
 from app.services.events.common import KIND
 from app.services.events.organiser import (
@@ -44,6 +58,7 @@ from app.services.events.organiser import (
     create_event,
     get_own_event,
     update_event,
+    waive_strike,
 )
 from app.services.events.public import get_event, list_events
 from app.services.events.registrations import cancel_registration, my_registration, my_registrations
@@ -70,5 +85,7 @@ __all__ = [
     "my_restriction",
     "sign_up",
     "submit_picks",
+    "sweep_no_shows",
     "update_event",
+    "waive_strike",
 ]

@@ -1,163 +1,160 @@
-"""Tickets and check-in; no-shows, late cancellations and the sign-up restrictions they lead to."""
+"""Tickets and check-in; no-shows (recorded by the sweeper, computed by reads until then), and the
+sign-up restrictions they lead to under the shared policy (app.services.restrictions)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock, errors, security
-from app.config import get_settings
 from app.deps import Principal
-from app.kit import postings
-from app.kit.dialect import insert_for
-from app.schemas.events import (
-    CheckInResult,
-    RestrictionPublic,
-    TicketPublic,
-)
-from app.services import audit, notifications
+from app.kit import sweeper
+from app.kit.dialect import skip_locked
+from app.kit.time import display
+from app.schemas.events import CheckInResult, RestrictionPublic, TicketPublic
+from app.services import audit, restrictions
+from app.services.events import errors as everr
 from app.services.events.common import (
-    KIND,
     NO_SYNC,
+    REGISTRATION,
+    SERVICE,
     R,
-    local,
+    as_announced_to,
+    due_no_show,
     visible_event,
 )
+from app.services.events.notices import NO_SHOW
+from app.services.events.settings import settings
+from app.services.notifications.catalogue import notify_many
 from models.accounts import User
 from models.base import utcnow
-from models.events import Event, EventRegistration, EventRestriction
+from models.events import Event, EventRegistration
 
 
 async def get_ticket(session: AsyncSession, *, actor: Principal, event_id: int) -> TicketPublic:
     ev, _ = await visible_event(session, event_id)
     now = clock.now()
     if ev.cancelled_at is not None:
-        raise errors.EventCancelled()
+        raise everr.Cancelled()
     reg = (await session.execute(
         select(R.id).where(R.event_id == event_id, R.user_id == actor.user_id, R.status == "confirmed")
     )).scalar_one_or_none()
     if reg is None or now >= ev.ends_at:
-        raise errors.EventTicketUnavailable()
+        raise everr.TicketUnavailable()
     ttl = max(ev.ends_at - now, timedelta(0)) + timedelta(hours=1)
     token = security.sign({"eid": event_id, "rid": reg}, "ticket", ttl=ttl)
     # Real time, not the clock: this is the signed token's expiry, checked by app.security.
     return TicketPublic(ticket=token, event_id=event_id, registration_id=reg, expires_at=utcnow() + ttl)
 
 
-async def check_in(session: AsyncSession, *, actor: Principal, event_id: int, ticket: str) -> CheckInResult:
-    """Scan a ticket at the entrance: once per registration; the badge number is handed out here."""
-    postings.require_org_kind(actor, KIND)
-    # The event row is the lock that hands out badge numbers one by one (lock order: event first).
-    ev = await postings.load_own(session, actor, KIND, event_id, for_update=True)
+async def check_in(session: AsyncSession, *, actor: Principal, ev: Event, ticket: str) -> CheckInResult:
+    """Scan a ticket at the entrance: once per registration; the badge number is handed out here.
+    ``ev`` is the organiser's own event, locked for update: the event row is the lock that hands out
+    badge numbers one by one (lock order: event first)."""
     try:
         claims = security.verify(ticket, "ticket")
     except errors.AppError:
-        raise errors.EventTicketInvalid()
-    if claims.get("eid") != event_id:
-        raise errors.EventTicketWrongEvent()
+        raise everr.TicketInvalid()
+    if claims.get("eid") != ev.id:
+        raise everr.TicketWrongEvent()
     reg_id = claims.get("rid")
     if not isinstance(reg_id, int):
-        raise errors.EventTicketInvalid()
+        raise everr.TicketInvalid()
     now = clock.now()
     if ev.cancelled_at is not None:
-        raise errors.EventCancelled()
-    opens = ev.starts_at - timedelta(minutes=get_settings().event_check_in_opens_minutes)
+        raise everr.Cancelled()
+    opens = ev.starts_at - timedelta(minutes=settings().event_check_in_opens_minutes)
     if not opens <= now < ev.ends_at:
-        raise errors.EventCheckInNotOpen(f"签到时间为{local(opens)}至活动结束")
+        raise everr.CheckInNotOpen(f"签到时间为{display(opens)}至活动结束")
     reg = (await session.execute(
-        select(EventRegistration).where(R.id == reg_id, R.event_id == event_id).with_for_update()
+        select(EventRegistration).where(R.id == reg_id, R.event_id == ev.id).with_for_update()
         .execution_options(populate_existing=True))).scalar_one_or_none()
     if reg is None:
-        raise errors.EventTicketInvalid()
+        raise everr.TicketInvalid()
     if reg.checked_in_at is not None:
-        raise errors.EventAlreadyCheckedIn(
-            f"该入场券已于{local(reg.checked_in_at)}签到，胸牌号 {reg.badge_number}")
+        raise everr.AlreadyCheckedIn(f"该入场券已于{display(reg.checked_in_at)}签到，胸牌号 {reg.badge_number}")
     if reg.status != "confirmed":
-        raise errors.EventTicketRevoked()
+        raise everr.TicketRevoked()
     ev.badges_issued += 1
     reg.badge_number, reg.checked_in_at, reg.checked_in_by = ev.badges_issued, now, actor.user_id
     await session.flush()
-    await audit.record(session, actor=actor, action="event.check_in", target_kind="event_registration",
-                       target_id=reg.id, detail={"event_id": event_id, "badge_number": reg.badge_number})
+    await audit.record(session, actor=actor, action="event.check_in", target_kind=REGISTRATION,
+                       target_id=reg.id, detail={"event_id": ev.id, "badge_number": reg.badge_number})
     person = (await session.execute(select(User.nickname, User.gender).where(User.id == reg.user_id))).one()
     return CheckInResult(registration_id=reg.id, badge_number=reg.badge_number, nickname=person.nickname,
                          gender=person.gender, checked_in_at=now)
 
 
-async def mark_no_shows(session: AsyncSession, *, event_id: int | None = None, user_id: int | None = None,
-                        now: datetime | None = None) -> int:
-    """Record confirmed people who never checked in as no-shows, for every ended event not yet
-    processed (one event, or the events one person is concerned by). Safe to call from anywhere and
-    concurrently: each event is claimed once. Returns how many no-shows were recorded. ``now``: the
-    instant of the calling rule (sign-up passes its own), else the clock."""
-    now = now or clock.now()
-    stmt = select(Event.id).where(Event.ends_at <= now, Event.no_shows_marked_at.is_(None),
-                                  Event.cancelled_at.is_(None))
-    if event_id is not None:
-        stmt = stmt.where(Event.id == event_id)
-    if user_id is not None:
-        stmt = stmt.where(Event.id.in_(select(R.event_id).where(R.user_id == user_id, R.status == "confirmed",
-                                                                R.checked_in_at.is_(None))))
-    total = 0
-    for eid in (await session.execute(stmt.order_by(Event.id))).scalars().all():
-        claimed = (await session.execute(
-            update(Event).where(Event.id == eid, Event.no_shows_marked_at.is_(None))
-            .values(no_shows_marked_at=now).returning(Event.title, Event.starts_at)
-            .execution_options(**NO_SYNC))).first()
-        if claimed is None:
+# --- no-shows: the sweeper records them ----------------------------------------------------------
+
+
+async def mark_no_shows(session: AsyncSession, *, now: datetime, event_ids: Sequence[int] | None = None,
+                        limit: int | None = None) -> int:
+    """Record the no-shows of ended events not processed yet (all, or ``event_ids``): every confirmed
+    person who never checked in and who agreed to the event as it ran (signed up or was given the place
+    after its last change of time or place) becomes a no-show, a strike under the shared policy, and is
+    told. Idempotent and safe with several sweepers: each event is claimed once, concurrent sweepers
+    take different events (SKIP LOCKED), and a strike exists once per registration. The strikes count
+    from the event's end, so the restriction stored is the one reads computed meanwhile
+    (``restriction_of``), however late the sweeper runs. Returns the events processed."""
+    E = Event
+    stmt = (select(E.id).where(E.ends_at <= now, E.no_shows_marked_at.is_(None), E.cancelled_at.is_(None))
+            .order_by(E.ends_at, E.id))
+    if event_ids is not None:
+        stmt = stmt.where(E.id.in_(list(event_ids)))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    done = 0
+    for eid in (await session.execute(skip_locked(stmt, session))).scalars().all():
+        ev = (await session.execute(
+            update(E).where(E.id == eid, E.no_shows_marked_at.is_(None)).values(no_shows_marked_at=now)
+            .returning(E.title, E.starts_at, E.ends_at, E.changed_at).execution_options(**NO_SYNC))).first()
+        if ev is None:
             continue
-        rows = (await session.execute(
-            update(R).where(R.event_id == eid, R.status == "confirmed", R.checked_in_at.is_(None))
-            .values(status="no_show", strike_at=claimed.starts_at).returning(R.user_id)
-            .execution_options(**NO_SYNC))).scalars().all()
-        notifications.notify_many(
-            session, user_ids=list(rows), kind="event.no_show", title="活动签到记录：未到场",
-            body=f"您报名了「{claimed.title}」（{local(claimed.starts_at)}）但没有签到，已记为一次爽约。"
-                 f"多次爽约将暂时不能报名新的活动。",
-            data={"event_id": eid})
+        done += 1
+        absent = update(R).where(R.event_id == eid, R.status == "confirmed", R.checked_in_at.is_(None),
+                                 as_announced_to(ev))
+        rows = dict((await session.execute(
+            absent.values(status="no_show").returning(R.user_id, R.id).execution_options(**NO_SYNC))).all())
         if rows:
-            await apply_strikes(session, list(rows), now)
-        total += len(rows)
-    return total
+            notify_many(session, NO_SHOW, list(rows), data={"event_id": eid}, event=ev.title, starts_at=ev.starts_at)
+            await restrictions.record_many(session, user_ids=rows, service=SERVICE, kind="no_show",
+                                           source_kind=REGISTRATION, at=ev.starts_at, now=ev.ends_at)
+    return done
 
 
-async def mark_if_ended(session: AsyncSession, ev: Event) -> None:
-    if ev.no_shows_marked_at is None and ev.cancelled_at is None and ev.ends_at <= clock.now():
-        await mark_no_shows(session, event_id=ev.id)
-        await session.refresh(ev)
+@sweeper.job("events.mark_no_shows", every=60, batch=20)
+async def sweep_no_shows(session: AsyncSession, now: datetime) -> int:
+    """No-shows of events that ended."""
+    return await mark_no_shows(session, now=now, limit=20)
 
 
-async def apply_strikes(session: AsyncSession, user_ids: list[int], now: datetime) -> None:
-    """Restrict the people whose unused strikes within the window reached the threshold."""
-    s = get_settings()
-    since = now - timedelta(days=s.event_strike_window_days)
+# --- restrictions --------------------------------------------------------------------------------
+
+
+async def pending_no_shows(session: AsyncSession, user_id: int, now: datetime) -> list[tuple[datetime, datetime]]:
+    """The person's no-shows that are due and not recorded yet, as (strike moment, due moment)."""
     rows = (await session.execute(
-        select(R.user_id, func.count(), func.max(R.strike_at))
-        .outerjoin(EventRestriction, EventRestriction.user_id == R.user_id)
-        .where(R.user_id.in_(set(user_ids)), R.strike_at.is_not(None), R.strike_at >= since,
-               or_(EventRestriction.since.is_(None), R.strike_at > EventRestriction.since))
-        .group_by(R.user_id))).all()
-    insert = insert_for(session)
-    for uid, strikes, last in rows:
-        if strikes < s.event_strike_threshold:
-            continue
-        until = now + timedelta(days=s.event_restriction_days)
-        reason = (f"{s.event_strike_window_days}天内有{strikes}次爽约或临时取消报名，"
-                  f"{s.event_restriction_days}天内不能报名新的活动")
-        stmt = insert(EventRestriction).values(user_id=uid, since=last, until=until, reason=reason, created_at=now)
-        await session.execute(stmt.on_conflict_do_update(
-            index_elements=[EventRestriction.user_id],
-            set_={"since": stmt.excluded.since, "until": stmt.excluded.until, "reason": stmt.excluded.reason,
-                  "created_at": stmt.excluded.created_at}))
-        notifications.notify(session, user_id=uid, kind="event.restricted", title="活动报名已暂停",
-                             body=f"{reason}（{local(until)}后恢复）。", data={"until": until.isoformat()})
+        select(Event.starts_at, Event.ends_at).join(R, R.event_id == Event.id)
+        .where(R.user_id == user_id, due_no_show(now)))).all()
+    return [(r.starts_at, r.ends_at) for r in rows]
+
+
+async def restriction_of(session: AsyncSession, user_id: int, now: datetime) -> restrictions.Current | None:
+    """The person's events restriction, counting the no-shows the sweeper has not recorded yet."""
+    return await restrictions.current_with(session, user_id, SERVICE, now,
+                                           await pending_no_shows(session, user_id, now))
 
 
 async def my_restriction(session: AsyncSession, *, actor: Principal) -> RestrictionPublic:
-    await mark_no_shows(session, user_id=actor.user_id)
-    row = await session.get(EventRestriction, actor.user_id, populate_existing=True)
-    if row is None or row.until <= clock.now():
+    found = await restriction_of(session, actor.user_id, clock.now())
+    if found is None:
         return RestrictionPublic(restricted=False)
-    return RestrictionPublic(restricted=True, until=row.until, reason=row.reason)
+    return RestrictionPublic(restricted=True, until=found.until, reason=found.reason)
+
+
+def refusal(found: restrictions.Current) -> errors.AppError:
+    return everr.SignupRestricted(restrictions.message(found))

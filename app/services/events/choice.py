@@ -9,20 +9,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock, errors
 from app.deps import Principal
-from app.kit import postings
+from app.kit.time import display
 from app.schemas.events import (
     ChoiceSummary,
     MatchPublic,
     PicksIn,
     PicksPublic,
 )
-from app.services.events.common import (
-    KIND,
-    R,
-    choice_window,
-    local,
-    visible_event,
-)
+from app.services.events import errors as everr
+from app.services.events.common import R, choice_window, visible_event
 from models.accounts import User
 from models.events import Event, EventRegistration
 
@@ -32,12 +27,12 @@ async def _chooser(session: AsyncSession, actor: Principal, event_id: int) -> tu
     ev, _ = await visible_event(session, event_id)
     window = choice_window(ev)
     if window is None or ev.cancelled_at is not None:
-        raise errors.EventChoiceNotOpen("本活动没有互选环节")
+        raise everr.ChoiceNotOpen("本活动没有互选环节")
     reg = (await session.execute(
         select(EventRegistration).where(R.event_id == event_id, R.user_id == actor.user_id,
                                         R.status == "confirmed", R.checked_in_at.is_not(None)))).scalar_one_or_none()
     if reg is None:
-        raise errors.EventChoiceNotEligible()
+        raise everr.ChoiceNotEligible()
     return ev, reg, window
 
 
@@ -46,7 +41,7 @@ async def submit_picks(session: AsyncSession, *, actor: Principal, event_id: int
     _, reg, (opens, closes) = await _chooser(session, actor, event_id)
     now = clock.now()
     if not opens <= now < closes:
-        raise errors.EventChoiceNotOpen(f"互选时间为{local(opens)}至{local(closes)}")
+        raise everr.ChoiceNotOpen(f"互选时间为{display(opens)}至{display(closes)}")
     if reg.badge_number in data.badges:
         raise errors.ValidationFailed(fields={"badges": "不能选择自己"})
     present = set((await session.execute(
@@ -72,7 +67,7 @@ async def matches(session: AsyncSession, *, actor: Principal, event_id: int) -> 
     Only the people this person picked are even read."""
     _, reg, (_, closes) = await _chooser(session, actor, event_id)
     if clock.now() < closes:
-        raise errors.EventChoiceResultsPending(f"互选结果将于{local(closes)}公布")
+        raise everr.ChoiceResultsPending(f"互选结果将于{display(closes)}公布")
     mine = reg.picks or []
     if not mine:
         return []
@@ -84,10 +79,10 @@ async def matches(session: AsyncSession, *, actor: Principal, event_id: int) -> 
             for r in rows if reg.badge_number in (r.picks or [])]
 
 
-async def choice_summary(session: AsyncSession, *, actor: Principal, event_id: int) -> ChoiceSummary:
-    ev = await postings.load_own(session, actor, KIND, event_id)
+async def choice_summary(session: AsyncSession, *, ev: Event) -> ChoiceSummary:
+    """``ev``: the organiser's own event (app.kit.postings.owned)."""
     rows = (await session.execute(
-        select(R.badge_number, R.picks).where(R.event_id == event_id, R.checked_in_at.is_not(None),
+        select(R.badge_number, R.picks).where(R.event_id == ev.id, R.checked_in_at.is_not(None),
                                               R.status == "confirmed"))).all()
     picked = {r.badge_number: set(r.picks or []) for r in rows}
     mutual = sum(1 for a, theirs in picked.items() for b in theirs if a < b and a in picked.get(b, ()))

@@ -1,18 +1,19 @@
-"""What the modules of the events service share: the posting kind, time rules, quota locking."""
+"""What the modules of the events service share: the posting kind, the place counter, time rules,
+quota locking, and the no-show that is due but not recorded yet."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select, true
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import errors
 from app.kit import postings
-from app.kit.dialect import LOCK_EVENT_QUOTA, is_postgres
+from app.kit.capacity import Counter
+from app.kit.dialect import LOCK_EVENT_QUOTA, advisory_lock
 from app.kit.postings import PostingKind
-from app.validators import SHANGHAI
 from models.events import Event, EventQuota, EventRegistration
 from models.orgs import Organisation
 
@@ -24,38 +25,57 @@ KIND = postings.register(PostingKind(
 
 R = EventRegistration
 Q = EventQuota
+SERVICE = "events"  # in the shared restriction record (app.services.restrictions)
+REGISTRATION = "event_registration"  # strikes' source kind
+# A confirmed place is taken from a quota's counter only while the quota is open (not cancelled).
+PLACES = Counter(EventQuota, when=lambda t: (t.c.open.is_(True),))
 # First key of the two-int advisory locks taken on quota rows (the second is the quota id).
 QUOTA_LOCK_CLASS = LOCK_EVENT_QUOTA
 # Bulk UPDATEs here never touch objects loaded in the same session, so skip syncing the identity map.
 NO_SYNC = {"synchronize_session": False}
 
 
-MAX_ID = 2**31 - 1  # ids are 32-bit integer columns
+# --- no-shows: recorded by the sweeper, computed by reads until then --------------------------------
 
 
-def cursor_id(value: Any) -> int:
-    """An id taken from a decoded cursor; anything else is an invalid cursor (never a database error)."""
-    if type(value) is not int or not 0 <= value <= MAX_ID:
-        raise errors.InvalidCursor()
-    return value
+def as_announced(reg: Any = R, ev: Any = Event) -> Any:
+    """SQL: the registration was made (or given its place) after the event's last change of time or
+    place, i.e. the person agreed to the event as it ran. ``reg``/``ev`` may be tables or aliases."""
+    held_since = func.coalesce(reg.promoted_at, reg.created_at)
+    return or_(ev.changed_at.is_(None), held_since >= ev.changed_at)
 
 
-def cursor_time(value: Any) -> datetime:
-    try:
-        at = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        at = None
-    if at is None or at.tzinfo is None:
-        raise errors.InvalidCursor()
-    return at
+def due_no_show(now: datetime, reg: Any = R, ev: Any = Event) -> Any:
+    """SQL: a no-show that is due and that the sweeper has not recorded yet (reg joined to its event)."""
+    return and_(reg.status == "confirmed", reg.checked_in_at.is_(None), ev.ends_at <= now,
+                ev.no_shows_marked_at.is_(None), ev.cancelled_at.is_(None), as_announced(reg, ev))
 
 
-def local(dt: datetime) -> str:
-    return dt.astimezone(SHANGHAI).strftime("%m月%d日 %H:%M")
+def as_announced_to(ev: Event) -> Any:
+    """SQL over the registrations of the one event ``ev``: ``as_announced`` with its values bound."""
+    if ev.changed_at is None:
+        return true()
+    return func.coalesce(R.promoted_at, R.created_at) >= ev.changed_at
 
 
-def local_day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=SHANGHAI)
+def held_as_announced(reg: EventRegistration, ev: Event) -> bool:
+    held_since = reg.promoted_at or reg.created_at
+    return ev.changed_at is None or held_since >= ev.changed_at
+
+
+def shown_status(reg: EventRegistration, ev: Event, now: datetime) -> str:
+    """The registration's status as it is, with a due no-show shown before the sweeper records it."""
+    if (reg.status == "confirmed" and reg.checked_in_at is None and ev.ends_at <= now
+            and ev.no_shows_marked_at is None and ev.cancelled_at is None and held_as_announced(reg, ev)):
+        return "no_show"
+    return reg.status
+
+
+def no_shows_due(ev: Event, now: datetime) -> bool:
+    return ev.ends_at <= now and ev.no_shows_marked_at is None and ev.cancelled_at is None
+
+
+# --- time rules ------------------------------------------------------------------------------------
 
 
 def cancel_deadline(starts_at: datetime, cutoff_hours: int) -> datetime:
@@ -109,8 +129,7 @@ async def visible_event(session: AsyncSession, event_id: int) -> tuple[Event, st
 async def lock_quotas(session: AsyncSession, event_id: int) -> list[EventQuota]:
     """Every quota of the event, locked against waitlisting (advisory, exclusive) and for update."""
     ids = (await session.execute(select(Q.id).where(Q.event_id == event_id).order_by(Q.id))).scalars().all()
-    if is_postgres(session):
-        for qid in ids:
-            await session.execute(select(func.pg_advisory_xact_lock(QUOTA_LOCK_CLASS, qid)))
+    for qid in ids:
+        await advisory_lock(session, QUOTA_LOCK_CLASS, qid)
     stmt = select(EventQuota).where(Q.event_id == event_id).order_by(Q.id).with_for_update()
     return list((await session.execute(stmt.execution_options(populate_existing=True))).scalars())

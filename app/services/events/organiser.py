@@ -1,14 +1,19 @@
-"""The organiser's side: create and edit events, change capacity, cancel, the attendee list."""
+"""The organiser's side: create and edit events, change capacity, cancel, the attendee list, waiving
+a no-show or late cancellation. Functions given ``ev`` get the organiser's own event, loaded by the
+route's ownership dependency (app.kit.postings.owned: another organisation's answers 404)."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from typing import Any
+
+from sqlalchemy import and_, case, func, literal_column, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock, errors
 from app.deps import Principal
 from app.kit import postings
-from app.pagination import Page, decode_cursor, encode_cursor
+from app.kit.pagination import Key, Page, keyset
+from app.kit.time import local_day
 from app.schemas.events import (
     AttendeePublic,
     CapacityIn,
@@ -17,27 +22,35 @@ from app.schemas.events import (
     EventUpdate,
     QuotaProvider,
 )
-from app.services import audit, moderation, notifications
-from app.services.events.attendance import mark_if_ended
+from app.services import audit, moderation, restrictions
+from app.services.events import errors as everr
+from app.services.events.attendance import mark_no_shows
 from app.services.events.common import (
     KIND,
     NO_SYNC,
+    REGISTRATION,
+    SERVICE,
     R,
+    as_announced_to,
     check_times,
-    cursor_id,
-    local,
     lock_quotas,
+    no_shows_due,
     quota_capacities,
     quota_rows,
 )
+from app.services.events.notices import CANCELLED, CHANGED, STRIKE_WAIVED
 from app.services.events.registrations import promote
 from app.services.events.signup import forget_rules
-from app.validators import SHANGHAI, age_on
+from app.services.notifications.catalogue import notify, notify_many
+from app.validators import age_on
 from models.accounts import User
 from models.base import utcnow
 from models.events import ACTIVE_STATUSES, Event, EventQuota
+from models.restrictions import Strike
 
 _TIME_FIELDS = ("starts_at", "ends_at", "signup_opens_at", "signup_closes_at")
+# What people signed up for: changing it tells them, and lets them step back without a penalty.
+MATERIAL = frozenset({"starts_at", "ends_at", "venue_name", "venue_address"})
 
 
 async def create_event(session: AsyncSession, *, actor: Principal, data: EventCreate) -> EventProvider:
@@ -58,17 +71,16 @@ async def create_event(session: AsyncSession, *, actor: Principal, data: EventCr
     return await _provider_view(session, ev)
 
 
-async def get_own_event(session: AsyncSession, *, actor: Principal, event_id: int) -> EventProvider:
-    ev = await postings.load_own(session, actor, KIND, event_id)
-    await mark_if_ended(session, ev)
+async def get_own_event(session: AsyncSession, *, ev: Event) -> EventProvider:
     return await _provider_view(session, ev)
 
 
-async def update_event(session: AsyncSession, *, actor: Principal, event_id: int, data: EventUpdate
-                       ) -> EventProvider:
-    ev = await postings.load_own(session, actor, KIND, event_id, for_update=True)
+async def update_event(session: AsyncSession, *, actor: Principal, ev: Event, data: EventUpdate) -> EventProvider:
+    """Edit the event (``ev`` locked for update). With people signed up, its times cannot move to a
+    moment already past nor change once it started (that would make no-shows of them after the fact),
+    and a change of time or place tells them and lets them cancel without a late cancellation."""
     if ev.cancelled_at is not None:
-        raise errors.EventStateInvalid("活动已取消，不能再修改")
+        raise everr.StateInvalid("活动已取消，不能再修改")
     changes = data.model_dump(exclude_unset=True)
     empty = {k: "不能为空" for k, v in changes.items() if v is None and k not in ("latitude", "longitude")}
     if empty:
@@ -78,38 +90,46 @@ async def update_event(session: AsyncSession, *, actor: Principal, event_id: int
     if merged["min_age"] > merged["max_age"]:
         raise errors.ValidationFailed(fields={"min_age": "最小年龄不能大于最大年龄"})
     changed = {k for k, v in changes.items() if getattr(ev, k) != v}
+    now = clock.now()
+    signed_up: list[int] = []
+    if changed & MATERIAL:
+        signed_up = list((await session.execute(
+            select(R.user_id).where(R.event_id == ev.id, R.status.in_(ACTIVE_STATUSES)))).scalars().all())
+    if signed_up and changed & {"starts_at", "ends_at"}:
+        if ev.starts_at <= now:
+            raise everr.TimeInPast("活动已经开始，已有人报名，不能再修改活动时间")
+        past = {f: "已有人报名，不能改到已经过去的时间" for f in ("starts_at", "ends_at") if merged[f] <= now}
+        if past:
+            raise everr.TimeInPast(fields=past)
     forget_rules(ev.id)
     for key in changed:
         setattr(ev, key, changes[key])
+    if signed_up:
+        ev.changed_at = now
     await moderation.after_edit(session, actor=actor, kind=KIND, obj=ev, changed=changed)
-    if changed & {"starts_at", "ends_at", "venue_name", "venue_address"}:
-        # People who hold or wait for a place must hear that the time or place moved.
-        users = (await session.execute(
-            select(R.user_id).where(R.event_id == ev.id, R.status.in_(ACTIVE_STATUSES)))).scalars().all()
-        notifications.notify_many(
-            session, user_ids=list(users), kind="event.changed", title="活动时间或地点有调整",
-            body=f"您报名的「{ev.title}」调整为 {local(ev.starts_at)} 在 {ev.venue_name} 举行，如不能参加请及时取消报名。",
-            data={"event_id": ev.id})
+    if signed_up:
+        notify_many(session, CHANGED, signed_up, data={"event_id": ev.id}, event=ev.title, starts_at=ev.starts_at,
+                    venue=ev.venue_name)
+        await audit.record(session, actor=actor, action="event.material_change", target_kind=KIND.kind,
+                           target_id=ev.id, detail={"fields": sorted(changed & MATERIAL), "notified": len(signed_up)})
     return await _provider_view(session, ev)
 
 
-async def change_capacity(session: AsyncSession, *, actor: Principal, event_id: int, data: CapacityIn
-                          ) -> EventProvider:
-    ev = await postings.load_own(session, actor, KIND, event_id, for_update=True)
+async def change_capacity(session: AsyncSession, *, actor: Principal, ev: Event, data: CapacityIn) -> EventProvider:
     if ev.cancelled_at is not None:
-        raise errors.EventStateInvalid("活动已取消，不能再修改名额")
+        raise everr.StateInvalid("活动已取消，不能再修改名额")
     if (ev.quota_male is None) != (data.quotas is None):
         raise errors.ValidationFailed(fields={"quotas": "该活动按性别分配名额，请同时填写男女名额" if ev.quota_male
                                               is not None else "该活动不按性别分配名额，请只填写总名额"})
     now = clock.now()
     if now >= ev.ends_at:
-        raise errors.EventStateInvalid("活动已结束，不能再修改名额")
+        raise everr.StateInvalid("活动已结束，不能再修改名额")
     wanted = quota_capacities(data.capacity, data.quotas.male if data.quotas else None,
                                data.quotas.female if data.quotas else None)
     quotas = await lock_quotas(session, ev.id)
     too_low = {q.quota_key: f"已有{q.taken}人报名成功" for q in quotas if wanted[q.quota_key] < q.taken}
     if too_low:
-        raise errors.EventCapacityBelowConfirmed(fields={
+        raise everr.CapacityBelowConfirmed(fields={
             ("capacity" if k == "all" else f"quotas.{k}"): v for k, v in too_low.items()})
     before = {q.quota_key: q.capacity for q in quotas}
     forget_rules(ev.id)
@@ -129,13 +149,12 @@ async def change_capacity(session: AsyncSession, *, actor: Principal, event_id: 
     return await _provider_view(session, ev)
 
 
-async def cancel_event(session: AsyncSession, *, actor: Principal, event_id: int, reason: str) -> EventProvider:
-    ev = await postings.load_own(session, actor, KIND, event_id, for_update=True)
+async def cancel_event(session: AsyncSession, *, actor: Principal, ev: Event, reason: str) -> EventProvider:
     now = clock.now()
     if ev.cancelled_at is not None:
-        raise errors.EventStateInvalid("活动已经取消")
+        raise everr.StateInvalid("活动已经取消")
     if now >= ev.ends_at:
-        raise errors.EventStateInvalid("活动已结束，不能取消")
+        raise everr.StateInvalid("活动已结束，不能取消")
     quotas = await lock_quotas(session, ev.id)
     forget_rules(ev.id)
     for q in quotas:
@@ -145,10 +164,8 @@ async def cancel_event(session: AsyncSession, *, actor: Principal, event_id: int
         update(R).where(R.event_id == ev.id, R.status.in_(ACTIVE_STATUSES))
         .values(status="event_cancelled", cancelled_at=now).returning(R.user_id).execution_options(**NO_SYNC)
     )).scalars().all()
-    notifications.notify_many(
-        session, user_ids=list(users), kind="event.cancelled", title="活动已取消",
-        body=f"很抱歉，您报名的「{ev.title}」（{local(ev.starts_at)}）已被主办方取消。原因：{reason}",
-        data={"event_id": ev.id})
+    notify_many(session, CANCELLED, list(users), data={"event_id": ev.id}, event=ev.title, starts_at=ev.starts_at,
+                reason=reason)
     ev.cancelled_at, ev.cancel_reason = now, reason
     if ev.status in ("published", "pending_review"):
         ev.status = "closed"
@@ -159,43 +176,83 @@ async def cancel_event(session: AsyncSession, *, actor: Principal, event_id: int
     return await _provider_view(session, ev)
 
 
-async def attendees(session: AsyncSession, *, actor: Principal, event_id: int, status: str | None,
-                    cursor: str | None, limit: int) -> Page[AttendeePublic]:
-    ev = await postings.load_own(session, actor, KIND, event_id)
-    await mark_if_ended(session, ev)
+# --- attendees ---------------------------------------------------------------------------------------
+
+
+def _shown_status(ev: Event, now: Any) -> Any:
+    """SQL: the registration's status, with a due no-show shown before the sweeper records it."""
+    if not no_shows_due(ev, now):
+        return R.status
+    return case((and_(R.status == "confirmed", R.checked_in_at.is_(None), as_announced_to(ev)), "no_show"),
+                else_=R.status)
+
+
+def _attendees(ev: Event, now: Any, status: str | None) -> Any:
     ranked = (select(R.id, func.row_number().over(partition_by=R.quota_key, order_by=R.id).label("pos"))
-              .where(R.event_id == event_id, R.status == "waitlisted").subquery())
-    stmt = (
-        select(R.id, R.badge_number, R.status, R.checked_in_at, User.nickname, User.gender, User.birth_date,
-               ranked.c.pos)
-        .join(User, User.id == R.user_id).outerjoin(ranked, ranked.c.id == R.id)
-        .where(R.event_id == event_id).order_by(R.id).limit(limit + 1)
-    )
-    if status:
-        stmt = stmt.where(R.status == status)
-    after = decode_cursor(cursor, "id")
-    if after:
-        stmt = stmt.where(R.id > cursor_id(after["id"]))
-    rows = (await session.execute(stmt)).all()
-    page = rows[:limit]
-    day = ev.starts_at.astimezone(SHANGHAI).date()
-    items = [AttendeePublic(registration_id=r.id, badge_number=r.badge_number, nickname=r.nickname, gender=r.gender,
-                            age=age_on(r.birth_date, day) if r.birth_date else None, status=r.status,
-                            waitlist_position=r.pos, checked_in_at=r.checked_in_at) for r in page]
+              .where(R.event_id == ev.id, R.status == "waitlisted").subquery())
+    shown = _shown_status(ev, now)
+    stmt = (select(R.id, R.badge_number, shown.label("shown"), R.checked_in_at, User.nickname, User.gender,
+                   User.birth_date, ranked.c.pos)
+            .join(User, User.id == R.user_id).outerjoin(ranked, ranked.c.id == R.id).where(R.event_id == ev.id))
+    return stmt.where(shown == status) if status else stmt
+
+
+def _attendee(r: Any, ev: Event) -> AttendeePublic:
+    day = local_day(ev.starts_at)
+    return AttendeePublic(registration_id=r.id, badge_number=r.badge_number, nickname=r.nickname, gender=r.gender,
+                          age=age_on(r.birth_date, day) if r.birth_date else None, status=r.shown,
+                          waitlist_position=r.pos, checked_in_at=r.checked_in_at)
+
+
+async def attendees(session: AsyncSession, *, actor: Principal, ev: Event, status: str | None,
+                    cursor: str | None, limit: int) -> Page[AttendeePublic]:
+    page = await keyset(session, _attendees(ev, clock.now(), status), [Key("id", R.id)], cursor=cursor, limit=limit,
+                        tag="event-attendees")
+    items = page.page(lambda r: _attendee(r, ev))
     await audit.record(session, actor=actor, action="event.attendees_view", target_kind=KIND.kind,
-                       target_id=event_id, detail={"status": status, "count": len(items)})
-    nxt = encode_cursor({"id": page[-1].id}) if len(rows) > limit else None
-    return Page(items=items, next_cursor=nxt)
+                       target_id=ev.id, detail={"status": status, "count": len(items.items)})
+    return items
+
+
+async def waive_strike(session: AsyncSession, *, actor: Principal, ev: Event, registration_id: int, reason: str
+                       ) -> AttendeePublic:
+    """The organiser excuses a no-show or late cancellation (ill, an emergency): under the shared
+    policy the strike counts no more, a restriction it caused is lifted, and the person is told."""
+    reg_user = (await session.execute(select(R.user_id).where(R.id == registration_id, R.event_id == ev.id))
+                ).scalar_one_or_none()
+    if reg_user is None:
+        raise errors.NotFound()
+    now = clock.now()
+    if no_shows_due(ev, now):
+        # Due but not swept yet: record it now (the sweeper's own idempotent step) so it can be waived.
+        await mark_no_shows(session, now=now, event_ids=[ev.id])
+    strikes = (await session.execute(select(Strike.id).where(
+        Strike.source_kind == REGISTRATION, Strike.source_id == registration_id, Strike.waived_at.is_(None))
+        .order_by(Strike.id))).scalars().all()
+    if not strikes:
+        raise everr.NoStrike()
+    for strike_id in strikes:
+        await restrictions.waive(session, strike_id=strike_id, service=SERVICE, by_user_id=actor.user_id,
+                                 reason=reason, now=now)
+    notify(session, STRIKE_WAIVED, reg_user, data={"event_id": ev.id, "registration_id": registration_id},
+           event=ev.title, starts_at=ev.starts_at, reason=reason)
+    await audit.record(session, actor=actor, action="event.waive_strike", target_kind=REGISTRATION,
+                       target_id=registration_id, reason=reason)
+    row = (await session.execute(_attendees(ev, now, None).where(R.id == registration_id))).one()
+    return _attendee(row, ev)
 
 
 async def _provider_view(session: AsyncSession, ev: Event) -> EventProvider:
     quotas = (await quota_rows(session, [ev.id])).get(ev.id, [])
+    # A due no-show is no longer a confirmed place, recorded or not.
+    due = (func.count(case((and_(R.status == "confirmed", R.checked_in_at.is_(None), as_announced_to(ev)), 1)))
+           if no_shows_due(ev, clock.now()) else literal_column("0"))
     counts = (await session.execute(
-        select(R.quota_key, R.status, func.count(), func.count(R.checked_in_at))
-        .where(R.event_id == ev.id, R.status.in_(("confirmed", "waitlisted")))
+        select(R.quota_key, R.status, func.count(), func.count(R.checked_in_at), due)
+        .where(R.event_id == ev.id, R.status.in_(ACTIVE_STATUSES))
         .group_by(R.quota_key, R.status))).all()
-    by = {(k, s): n for k, s, n, _ in counts}
-    checked_in = sum(c for _, s, _, c in counts if s == "confirmed")
+    by = {(k, s): n - absent for k, s, n, _, absent in counts}
+    checked_in = sum(c for _, s, _, c, _ in counts if s == "confirmed")
     data = {f: getattr(ev, f) for f in EventProvider.model_fields if hasattr(ev, f)}
     data["quotas"] = [QuotaProvider(key=q.quota_key, capacity=q.capacity, places_left=max(q.capacity - q.taken, 0),
                                     confirmed=by.get((q.quota_key, "confirmed"), 0),

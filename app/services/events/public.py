@@ -2,35 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock
 from app.deps import Principal
-from app.pagination import Page, decode_cursor, encode_cursor
+from app.kit.pagination import Key, Page, keyset
+from app.kit.time import day_span
 from app.schemas.events import (
     EventPublic,
     EventSummary,
     QuotaPublic,
 )
-from app.services.events.attendance import mark_if_ended
 from app.services.events.common import (
     KIND,
     R,
     cancel_deadline,
     choice_window,
-    cursor_id,
-    cursor_time,
-    local_day_start,
     quota_rows,
     visible_event,
 )
 from app.services.events.registrations import registration_views
 from models.events import Event, EventRegistration
 from models.orgs import Organisation
+
+_ORDER = [Key("t", Event.starts_at, datetime), Key("i", Event.id)]
 
 
 def _signup_state(ev: Any, places_left: int, now: datetime) -> str:
@@ -47,30 +46,18 @@ async def list_events(session: AsyncSession, *, district: str | None, date_from:
                       date_to: date | None, cursor: str | None, limit: int) -> Page[EventSummary]:
     """Upcoming public events, soonest first."""
     now = clock.now()
-    stmt = (
-        select(Event, Organisation.name).join(Organisation, Organisation.id == Event.org_id)
-        .where(KIND.listed(), Event.cancelled_at.is_(None), Event.starts_at > now)
-        .order_by(Event.starts_at, Event.id).limit(limit + 1)
-    )
+    stmt = (select(Event, Organisation.name).join(Organisation, Organisation.id == Event.org_id)
+            .where(KIND.listed(), Event.cancelled_at.is_(None), Event.starts_at > now))
     if district:
         stmt = stmt.where(Event.district == district)
-    if date_from:
-        stmt = stmt.where(Event.starts_at >= local_day_start(date_from))
-    if date_to:
-        stmt = stmt.where(Event.starts_at < local_day_start(date_to + timedelta(days=1)))
-    after = decode_cursor(cursor, "t", "i")
-    if after:
-        at, last_id = cursor_time(after["t"]), cursor_id(after["i"])
-        stmt = stmt.where(or_(Event.starts_at > at, and_(Event.starts_at == at, Event.id > last_id)))
-    rows = (await session.execute(stmt)).all()
-    page = rows[:limit]
-    quotas = await quota_rows(session, [ev.id for ev, _ in page])
-    items = [_summary(ev, org_name, quotas.get(ev.id, []), now) for ev, org_name in page]
-    nxt = None
-    if len(rows) > limit:
-        last = page[-1][0]
-        nxt = encode_cursor({"t": last.starts_at.isoformat(), "i": last.id})
-    return Page(items=items, next_cursor=nxt)
+    start, end = day_span(date_from, date_to)
+    if start is not None:
+        stmt = stmt.where(Event.starts_at >= start)
+    if end is not None:
+        stmt = stmt.where(Event.starts_at < end)
+    page = await keyset(session, stmt, _ORDER, cursor=cursor, limit=limit, tag="events")
+    quotas = await quota_rows(session, [r[0].id for r in page.rows])
+    return page.page(lambda r: _summary(r[0], r[1], quotas.get(r[0].id, []), now))
 
 
 def _summary(ev: Event, org_name: str | None, quotas: list[Any], now: datetime) -> EventSummary:
@@ -93,7 +80,6 @@ async def get_event(session: AsyncSession, *, actor: Principal | None, event_id:
         .group_by(R.quota_key))).all())
     mine = None
     if actor is not None and actor.is_youth:
-        await mark_if_ended(session, ev)
         reg = (await session.execute(
             select(EventRegistration).where(R.event_id == ev.id, R.user_id == actor.user_id)
             .order_by(R.id.desc()).limit(1))).scalar_one_or_none()

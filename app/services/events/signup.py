@@ -8,7 +8,7 @@ import asyncio
 import time as _time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -20,22 +20,26 @@ from sqlalchemy.orm import aliased
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock, errors
-from app.config import get_settings
 from app.deps import Principal
 from app.kit import ratelimit
 from app.kit.dialect import insert_for
+from app.kit.time import display, local_day
 from app.schemas.events import RegistrationPublic
-from app.services.events.attendance import mark_no_shows
-from app.services.events.common import KIND, QUOTA_LOCK_CLASS, cancel_deadline, local
+from app.services import restrictions
+from app.services.events import errors as everr
+from app.services.events.attendance import restriction_of
+from app.services.events.common import KIND, PLACES, QUOTA_LOCK_CLASS, SERVICE, as_announced, cancel_deadline
 from app.services.events.registrations import confirm_promoted
-from app.validators import SHANGHAI, age_on
+from app.services.events.settings import settings
+from app.validators import age_on
 from models.accounts import User
 from models.base import utcnow
-from models.events import ACTIVE_STATUSES, Event, EventQuota, EventRegistration, EventRestriction
+from models.events import ACTIVE_STATUSES, Event, EventQuota, EventRegistration
+from models.restrictions import Restriction
 
 _NOT_SINGLE = ("married",)
 _users, _events = User.__table__, Event.__table__
-_quotas, _regs, _restrictions = EventQuota.__table__, EventRegistration.__table__, EventRestriction.__table__
+_quotas, _regs, _restrictions = EventQuota.__table__, EventRegistration.__table__, Restriction.__table__
 
 
 # Per person; counted before the request's session touches the database (app.kit.ratelimit).
@@ -61,24 +65,22 @@ def _person_statement(gendered: bool) -> Any:
     pending = exists().where(
         _regs.c.user_id == _users.c.id, _regs.c.status == "confirmed", _regs.c.checked_in_at.is_(None),
         ended.c.id == _regs.c.event_id, ended.c.ends_at <= bindparam("now"), ended.c.no_shows_marked_at.is_(None),
-        ended.c.cancelled_at.is_(None))
+        ended.c.cancelled_at.is_(None), as_announced(_regs.c, ended.c))
     waiting = exists().where(_regs.c.event_id == bindparam("event_id"), _regs.c.quota_key == key,
                              _regs.c.status == "waitlisted")
     return (
         select(_users.c.birth_date, _users.c.gender, _users.c.marital_status, _users.c.real_name,
                _users.c.id_number_hash, _restrictions.c.until, _restrictions.c.reason, _quotas.c.id,
                _quotas.c.capacity, _quotas.c.taken, _quotas.c.open, existing, pending, waiting)
-        .select_from(_users.outerjoin(_restrictions, _restrictions.c.user_id == _users.c.id)
+        .select_from(_users.outerjoin(_restrictions, and_(_restrictions.c.user_id == _users.c.id,
+                                                          _restrictions.c.service == SERVICE,
+                                                          _restrictions.c.lifted_at.is_(None)))
                      .outerjoin(_quotas, and_(_quotas.c.event_id == bindparam("event_id"), _quotas.c.quota_key == key)))
         .where(_users.c.id == bindparam("user_id"))
     )
 
 
 _PERSON = {True: _person_statement(True), False: _person_statement(False)}
-_TAKE_PLACE = (update(_quotas)
-               .where(_quotas.c.id == bindparam("quota_id"), _quotas.c.taken < _quotas.c.capacity,
-                      _quotas.c.open.is_(True))
-               .values(taken=_quotas.c.taken + 1).returning(_quotas.c.taken))
 _LOCK_SHARED = select(func.pg_advisory_xact_lock_shared(QUOTA_LOCK_CLASS, bindparam("quota_id")))
 _RECHECK = select(
     _quotas.c.taken, _quotas.c.capacity, _quotas.c.open,
@@ -203,35 +205,36 @@ def _check_event(rules: _EventRules | None, now: datetime) -> _EventRules:
     if rules is None or not rules.visible:
         raise errors.NotFound()
     if rules.cancelled:
-        raise errors.EventCancelled()
+        raise everr.Cancelled()
     if now < rules.opens:
-        raise errors.EventSignupNotOpen(f"报名将于{local(rules.opens)}开始")
+        raise everr.SignupNotOpen(f"报名将于{display(rules.opens)}开始")
     if now >= rules.closes or rules.status != "published":
-        raise errors.EventSignupClosed()
+        raise everr.SignupClosed()
     return rules
 
 
 def _check_person(rules: _EventRules, who: _Person, now: datetime) -> None:
     if who.restricted_until is not None and who.restricted_until > now:
-        raise errors.EventSignupRestricted(f"{who.restricted_reason}（{local(who.restricted_until)}后可再报名）")
+        raise everr.SignupRestricted(restrictions.message(
+            restrictions.Current(who.restricted_until, who.restricted_reason or "")))
     if rules.require_real_name and not who.real_name_verified:
-        raise errors.EventProfileRequired("本活动需要实名报名，请先在个人资料中完成实名认证",
+        raise everr.ProfileRequired("本活动需要实名报名，请先在个人资料中完成实名认证",
                                           fields={"real_name": "请完成实名认证"})
     if who.birth_date is None:
-        raise errors.EventProfileRequired("报名前请在个人资料中填写身份证号，以核验年龄",
+        raise everr.ProfileRequired("报名前请在个人资料中填写身份证号，以核验年龄",
                                           fields={"id_number": "请填写身份证号"})
     if rules.gendered and who.gender not in ("male", "female"):
-        raise errors.EventProfileRequired("本活动按性别分配名额，请先在个人资料中填写性别",
+        raise everr.ProfileRequired("本活动按性别分配名额，请先在个人资料中填写性别",
                                           fields={"gender": "请填写性别"})
-    age = age_on(who.birth_date, rules.starts.astimezone(SHANGHAI).date())
+    age = age_on(who.birth_date, local_day(rules.starts))
     if not rules.min_age <= age <= rules.max_age:
-        raise errors.EventAgeIneligible(f"本活动面向{rules.min_age}–{rules.max_age}岁的青年")
+        raise everr.AgeIneligible(f"本活动面向{rules.min_age}–{rules.max_age}岁的青年")
     if rules.require_single:
         if who.marital_status is None:
-            raise errors.EventSingleRequired("本活动仅限单身青年报名，请先在个人资料中填写婚姻状况",
+            raise everr.SingleRequired("本活动仅限单身青年报名，请先在个人资料中填写婚姻状况",
                                              fields={"marital_status": "请填写婚姻状况"})
         if who.marital_status in _NOT_SINGLE:
-            raise errors.EventSingleRequired()
+            raise everr.SingleRequired()
 
 
 # --- sign-up ---------------------------------------------------------------------------------------------
@@ -255,14 +258,16 @@ async def sign_up(session: AsyncSession, *, actor: Principal, event_id: int) -> 
             raise
         rules = _check_event((await _event_rules(conn, event_id, fresh=True))[0], now)
     if who.pending_no_shows:
-        # No-shows of past events count for this decision even if nobody has recorded them yet.
-        await mark_no_shows(session, user_id=actor.user_id, now=now)
-        who = await _person(conn, rules, actor.user_id, now)
+        # No-shows of past events count for this decision even if the sweeper has not recorded them yet:
+        # computed, not stored (the sweeper records them).
+        found = await restriction_of(session, actor.user_id, now)
+        who = replace(who, restricted_until=found.until if found else None,
+                      restricted_reason=found.reason if found else None)
     _check_person(rules, who, now)
     if who.quota_id is None:
         raise errors.Conflict("活动名额设置刚刚有变化，请刷新后重试")
     if not who.quota_open:
-        raise errors.EventCancelled()
+        raise everr.Cancelled()
     quota_id = who.quota_id
     quota_key = who.gender if rules.gendered else "all"
     values = {"event_id": event_id, "user_id": actor.user_id, "quota_key": quota_key, "created_at": utcnow()}
@@ -298,7 +303,7 @@ async def sign_up(session: AsyncSession, *, actor: Principal, event_id: int) -> 
     taken, capacity, quota_open, ahead = (await conn.execute(_RECHECK, {
         "quota_id": quota_id, "event_id": event_id, "quota_key": quota_key, "reg_id": reg_id})).one()
     if not quota_open:
-        raise errors.EventCancelled()
+        raise everr.Cancelled()
     got, promoted = (await _fill(session, conn, event_id, quota_id, quota_key, reg_id, now)
                      if taken < capacity else (False, 0))
     final = "confirmed" if got else "waitlisted"
@@ -333,7 +338,7 @@ async def _insert(conn: AsyncConnection, values: dict[str, Any], status: str) ->
 
 
 async def _take_place(conn: AsyncConnection, quota_id: int) -> bool:
-    return (await conn.execute(_TAKE_PLACE, {"quota_id": quota_id})).first() is not None
+    return await PLACES.take(conn, quota_id) is not None
 
 
 async def _existing(conn: AsyncConnection, event_id: int, user_id: int) -> RegistrationPublic:
@@ -381,7 +386,7 @@ class _Gate:
         gates = cls._by_loop.setdefault(asyncio.get_running_loop(), {})
         sem = gates.get(quota_id)
         if sem is None:
-            sem = gates[quota_id] = asyncio.Semaphore(max(1, get_settings().event_signup_gate))
+            sem = gates[quota_id] = asyncio.Semaphore(max(1, settings().event_signup_gate))
         await sem.acquire()
         gate = cls(sem)
 
