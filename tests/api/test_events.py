@@ -544,3 +544,14 @@ async def test_400_concurrent_sign_ups_never_oversell_and_waitlist_in_arrival_or
     second_man = by_user[queues["male"][1].user_id]
     mine = (await client.get(f"{API}/events/{event_id}/registrations/mine", headers=second_man.headers)).json()
     assert mine["waitlist_position"] == 1
+
+
+def test_the_events_settings_and_the_restriction_policy_are_documented():
+    from app.services.events.settings import EventSettings
+    from app.services.restrictions import RestrictionSettings
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for cls in (EventSettings, RestrictionSettings):
+        for name in cls.model_fields:
+            assert f"`YOUTH_{name.upper()}`" in readme, name

@@ -37,7 +37,7 @@ async def snapshot(event_ids: list[int], user_ids: list[int]) -> list[list[tuple
     async with session_scope() as s:
         parts = [
             select(R.id, R.status, R.late_cancel, R.checked_in_at).where(R.event_id.in_(event_ids)).order_by(R.id),
-            select(Event.id, Event.no_shows_marked_at, Event.changed_at, Event.updated_at)
+            select(Event.id, Event.no_shows_marked_at, Event.updated_at)
             .where(Event.id.in_(event_ids)).order_by(Event.id),
             select(Strike.id, Strike.source_id, Strike.kind).where(Strike.user_id.in_(user_ids)).order_by(Strike.id),
             select(Restriction.user_id, Restriction.until, Restriction.lifted_at)
