@@ -219,20 +219,20 @@ def _check_person(rules: _EventRules, who: _Person, now: datetime) -> None:
             restrictions.Current(who.restricted_until, who.restricted_reason or "")))
     if rules.require_real_name and not who.real_name_verified:
         raise everr.ProfileRequired("本活动需要实名报名，请先在个人资料中完成实名认证",
-                                          fields={"real_name": "请完成实名认证"})
+                                    fields={"real_name": "请完成实名认证"})
     if who.birth_date is None:
         raise everr.ProfileRequired("报名前请在个人资料中填写身份证号，以核验年龄",
-                                          fields={"id_number": "请填写身份证号"})
+                                    fields={"id_number": "请填写身份证号"})
     if rules.gendered and who.gender not in ("male", "female"):
         raise everr.ProfileRequired("本活动按性别分配名额，请先在个人资料中填写性别",
-                                          fields={"gender": "请填写性别"})
+                                    fields={"gender": "请填写性别"})
     age = age_on(who.birth_date, local_day(rules.starts))
     if not rules.min_age <= age <= rules.max_age:
         raise everr.AgeIneligible(f"本活动面向{rules.min_age}–{rules.max_age}岁的青年")
     if rules.require_single:
         if who.marital_status is None:
             raise everr.SingleRequired("本活动仅限单身青年报名，请先在个人资料中填写婚姻状况",
-                                             fields={"marital_status": "请填写婚姻状况"})
+                                       fields={"marital_status": "请填写婚姻状况"})
         if who.marital_status in _NOT_SINGLE:
             raise everr.SingleRequired()
 
