@@ -28,6 +28,7 @@ from app.services.events.attendance import mark_no_shows
 from app.services.events.common import (
     KIND,
     NO_SYNC,
+    PLACES,
     REGISTRATION,
     SERVICE,
     R,
@@ -139,7 +140,8 @@ async def change_capacity(session: AsyncSession, *, actor: Principal, ev: Event,
         await session.flush()
         if now < ev.starts_at and q.capacity > q.taken:
             users = await promote(session, ev, q.quota_key, q.capacity - q.taken, now)
-            q.taken += len(users)
+            if users:
+                await PLACES.take(session, q.id, len(users))
             promoted += len(users)
     ev.capacity, ev.quota_male, ev.quota_female = data.capacity, wanted.get("male"), wanted.get("female")
     ev.updated_at = utcnow()
