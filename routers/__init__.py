@@ -17,6 +17,7 @@ ROUTERS = [
     auth.router,
     profile.router,
     notifications.router,
+    notifications.staff_router,
     orgs.router,
     housing.router,
     events.router,
