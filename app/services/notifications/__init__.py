@@ -238,6 +238,11 @@ async def _send_one(client: Any, settings: Any, note: Notification, openid: str 
         )
         if mine.rowcount != 1:
             return None
+        kind = KINDS.get(note.kind)
+        if kind is not None and kind.reminder and await session.get(NotificationMute, (note.user_id, note.kind)):
+            # Reminders the sweeper writes are not written at all for a muted kind; this covers the
+            # reminder kinds a service writes itself (the inbox keeps them, nothing is pushed).
+            return "skipped", "muted by the person"
         credit = await session.execute(
             update(SubscribeCredit)
             .where(SubscribeCredit.user_id == note.user_id, SubscribeCredit.template_id == template,
