@@ -10,6 +10,7 @@ from routers import (
     notifications,
     orgs,
     profile,
+    timeline,
     volunteer,
 )
 
@@ -18,6 +19,7 @@ ROUTERS = [
     profile.router,
     notifications.router,
     notifications.staff_router,
+    timeline.router,
     orgs.router,
     housing.router,
     events.router,

@@ -91,6 +91,7 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("POST", "/api/v1/me/notifications/read"): ("platform", ANY_USER, lambda w: {}),
     ("POST", "/api/v1/me/notifications/subscriptions"): ("platform", ANY_USER,
                                                          lambda w: {"template_ids": ["tmpl-event-dev"]}),
+    ("GET", "/api/v1/me/timeline"): ("platform", YOUTH, None),
     ("GET", "/api/v1/me/notifications/preferences"): ("platform", ANY_USER, None),
     ("PUT", "/api/v1/me/notifications/preferences"): ("platform", ANY_USER, lambda w: {"muted": ["remind.event"]}),
     ("GET", "/api/v1/staff/notification-deliveries"): ("platform", STAFF, None),

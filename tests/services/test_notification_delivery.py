@@ -180,7 +180,7 @@ async def test_a_standin_failing_twice_then_succeeding_delivers_once(standin_url
 
 
 async def test_43101_is_final_and_resets_the_credit(standin_url, normal_standin):
-    (uid, openid), = await people_with_credits(1, prefix="nocredit")
+    (uid, _), = await people_with_credits(1, prefix="nocredit")
     async with session_scope() as s:
         await s.execute(SubscribeCredit.__table__.update().where(SubscribeCredit.user_id == uid).values(credits=5))
     note_id = await account_note(uid)

@@ -72,3 +72,4 @@ __all__ = [
     "submit_picks",
     "update_event",
 ]
+from app.services.events import timeline as _timeline  # noqa: F401  (registers its timeline source)
