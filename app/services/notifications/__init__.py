@@ -32,7 +32,10 @@ from models.notifications import Notification, NotificationMute, SubscribeCredit
 
 def notify(session: AsyncSession, *, user_id: int, kind: str, title: str, body: str,
            data: dict[str, Any] | None = None) -> Notification:
-    """Write a notification in the caller's transaction, so it exists exactly when the change does."""
+    """A free-form notification (kind, title and body given inline), written in the caller's transaction.
+    Superseded by the catalogue (``catalogue.notify``): only the events service still writes these
+    while it moves to catalogue kinds; remove this once nothing calls it. Delivery sends such rows
+    with the template of the kind's prefix and generic fields, shaped like any other."""
     note = Notification(user_id=user_id, kind=kind, title=title[:100], body=body[:500], data=data,
                         next_attempt_at=utcnow())
     session.add(note)
