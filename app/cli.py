@@ -228,8 +228,11 @@ def deliver_notifications(
 ) -> None:
     """Send due WeChat subscribe messages from the notification outbox (run as a worker in production)."""
     from app.db import dispose_engine
+    from app.services import load_all
     from app.services.notifications import deliver_due
     from app.wechat import close_wechat_client
+
+    load_all()  # every service's kinds: a message is built from its kind in the catalogue
 
     async def go() -> None:
         stop = _stop_event() if loop else asyncio.Event()

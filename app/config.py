@@ -72,9 +72,12 @@ class Settings(BaseSettings):
     wechat_miniprogram_state: Literal["developer", "trial", "formal"] = "developer"
     # msg_sec_check needs the openid of a recent mini-program user; postings are checked as this one.
     wechat_check_openid: str = "o_content_check"
-    # Subscribe-message template per notification family (the part of the kind before the dot).
+    # Subscribe-message template id per catalogue template (app.services.notifications.catalogue):
+    # ids differ per mini-program. A template without an id here is not sent (the inbox still has it).
     wechat_templates: dict[str, str] = Field(default_factory=lambda: {
-        "event": "tmpl-event-dev", "counselling": "tmpl-counselling-dev", "housing": "tmpl-housing-dev",
+        name: f"tmpl-{name.replace('_', '-')}-dev" for name in (
+            "account", "housing", "event", "counselling", "volunteer", "volunteer_hours",
+            "volunteer_certificate", "volunteer_record", "reminder", "opening")
     })
     notification_max_attempts: int = 8
 

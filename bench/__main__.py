@@ -33,6 +33,7 @@ SCENARIOS: dict[str, Callable[[Bench], Awaitable[None]]] = {
     "crowd": services.crowd_signup,
     "counselling": services.counselling_rush,
     "housing": services.housing_search,
+    "timeline": services.timeline_depth,
     "kill9": services.kill_worker_in_rush,
     "pgrestart": scenarios.pg_restart,  # last: it disturbs everything connected to PostgreSQL
 }

@@ -16,7 +16,7 @@ import signal
 import time
 import uuid
 from collections import Counter, defaultdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench import procs
@@ -623,3 +623,50 @@ async def housing_search(b: Bench, *, projects_n: int = 20_000, connections: int
              if s.rps else f"{s.p99_ms:.0f} ms")
     b.target(f"housing search p99 ≤ 50 ms at {rate:.0f} req/s (half the saturated throughput)",
              s2.p99_ms <= 50, f"{s2.p99_ms:.0f} ms")
+
+
+# --- 4. my timeline ------------------------------------------------------------------------------------
+
+
+async def timeline_depth(b: Bench, *, heavy_items: int = 1000, light_items: int = 10, requests_n: int = 400,
+                         connections: int = 8) -> None:
+    """The first page of ``/me/timeline`` (and of its "needs my action" filter) for a person with 1,000
+    housing applications and for one with 10: the cost must not grow with the history."""
+    from models.housing import HousingApplication
+
+    scenario = "4. my timeline"
+    await make_projects(b, heavy_items)
+    heavy, light = await b.make_youth(2, prefix="timeline")
+    conn = await b.pg()
+    try:
+        pairs = await conn.fetch(
+            "SELECT p.id, min(u.id) AS unit FROM housing_projects p JOIN housing_unit_types u ON u.project_id = p.id "
+            "GROUP BY p.id ORDER BY p.id DESC LIMIT $1", heavy_items)
+        rng = random.Random("timeline")
+        now = datetime.now(UTC)
+        rows = []
+        for who, n in ((heavy, heavy_items), (light, light_items)):
+            for i, (pid, unit) in enumerate(pairs[:n]):
+                at = now - timedelta(minutes=rng.randint(1, 60 * 24 * 365))
+                status = rng.choice(("submitted", "eligible", "ineligible", "withdrawn", "offered"))
+                row = {"number": f"TL{who['id']}-{i}", "project_id": pid, "unit_type_id": unit, "user_id": who["id"],
+                       "status": status, "submitted_at": at, "updated_at": at}
+                if status == "offered":
+                    row.update(offered_at=at, offer_expires_at=at + timedelta(days=rng.choice((-1, 3))))
+                rows.append(row)
+        await copy_rows(conn, HousingApplication, rows)
+        await conn.execute("ANALYZE housing_applications")
+    finally:
+        await conn.close()
+    p50 = {}
+    for label, who, query in (("light", light, ""), ("heavy", heavy, ""), ("heavy, needs my action", heavy,
+                                                                          "&needs_action=true")):
+        reqs = [{"m": "GET", "p": f"/api/v1/me/timeline?limit=20{query}", "h": {"authorization": who["auth"]}}
+                for _ in range(requests_n)]
+        s, _, cpu = await b.measure(f"timeline-{label}", b.spec(reqs, connections=connections))
+        p50[label] = s.p50_ms
+        b.rows.append(Row(f"{scenario}: first page, {label} ({heavy_items if who is heavy else light_items} items)",
+                          s, None, [f"{connections} connections", s.status_text(), cpu]))
+        b.check(scenario, f"every timeline page answered 200 ({label})", set(s.statuses) == {200}, s.status_text())
+    b.target("timeline p50 with 1,000 items within 2× of 10 items", p50["heavy"] <= 2 * p50["light"],
+             f"{p50['heavy']:.1f} ms vs {p50['light']:.1f} ms")

@@ -17,6 +17,9 @@ class Notification(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_notifications_user_created", "user_id", "created_at"),
         sa.Index("ix_notifications_delivery", "delivery_status", "next_attempt_at"),
+        # A reminder's key (kind, item and the time it reminds of): the sweeper writes each once, however
+        # many sweepers run; a moved item gets a new key, so its new time is reminded too.
+        sa.UniqueConstraint("dedupe_key"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -35,6 +38,7 @@ class Notification(SQLModel, table=True):
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, max_length=200)
+    dedupe_key: str | None = Field(default=None, max_length=120)
 
 
 class SubscribeCredit(SQLModel, table=True):
@@ -48,3 +52,13 @@ class SubscribeCredit(SQLModel, table=True):
     template_id: str = Field(max_length=64)
     credits: int = 0
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class NotificationMute(SQLModel, table=True):
+    """A reminder kind a person turned off (decisions about them cannot be muted)."""
+
+    __tablename__ = "notification_mutes"
+
+    user_id: int = Field(foreign_key="users.id", primary_key=True, ondelete="CASCADE")
+    kind: str = Field(max_length=48, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -10,6 +10,7 @@ from routers import (
     notifications,
     orgs,
     profile,
+    timeline,
     volunteer,
 )
 
@@ -17,6 +18,8 @@ ROUTERS = [
     auth.router,
     profile.router,
     notifications.router,
+    notifications.staff_router,
+    timeline.router,
     orgs.router,
     housing.router,
     events.router,

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 # First keys of the two-int advisory locks, one per purpose, so locks of different purposes never collide.
 LOCK_EVENT_QUOTA = 0x45_56_51  # "EVQ"
@@ -54,3 +56,26 @@ def skip_locked(stmt: Select[Any], db: Any) -> Select[Any]:
     """``FOR UPDATE SKIP LOCKED`` on PostgreSQL: concurrent claimers take different rows. SQLAlchemy
     drops it silently on SQLite, where the transaction already holds the only write lock."""
     return stmt.with_for_update(skip_locked=True) if is_postgres(db) else stmt
+
+
+class greatest(FunctionElement[Any]):
+    """The largest of its arguments: ``greatest()`` on PostgreSQL, scalar ``max()`` on SQLite. NULLs
+    differ (PostgreSQL skips them, SQLite answers NULL): wrap nullable arguments in ``coalesce``.
+    Typed as its first argument, so a UTC datetime stays one."""
+
+    inherit_cache = True
+    name = "greatest"
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.type = args[0].type
+
+
+@compiles(greatest)
+def _greatest(element: greatest, compiler: Any, **kw: Any) -> str:
+    return f"greatest({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(greatest, "sqlite")
+def _greatest_sqlite(element: greatest, compiler: Any, **kw: Any) -> str:
+    return f"max({compiler.process(element.clauses, **kw)})"

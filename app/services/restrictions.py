@@ -48,7 +48,7 @@ def policy() -> RestrictionSettings:
 RESTRICTED = define(
     "restriction.applied", title="{service}报名已暂停",
     body="{reason}（{until}后恢复）。如有疑问请联系主办方。", params=("service", "reason", "until"),
-    wechat="account", keywords={"thing1": "title", "time2": "until"},
+    wechat="account", keywords={"thing1": "title", "thing2": "reason", "time3": "until"},
 )
 StrikeNotFound = errors.define("STRIKE_NOT_FOUND", 404, "找不到该爽约记录")
 

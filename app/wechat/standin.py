@@ -12,10 +12,13 @@ client is exercised end to end. Its state lives in memory: run it as ONE process
   from separate pools; a new token leaves the pool's previous one valid for 5 more minutes;
   ``force_refresh`` works 20 times a day, 30 s apart (45009, 45011). A missing code is 41008, and every
   ``errmsg`` ends with ``, rid: …`` as WeChat's do.
-- Subscribe messages to an openid starting with ``nocredit`` fail with 43101.
+- Subscribe messages to an openid starting with ``nocredit`` fail with 43101; every keyword value is
+  checked against its type's rule as WeChat does (app.wechat.keywords), a failing one answers 47003
+  naming the field.
 - Text containing "risky", "赌博" or "裸聊" is risky; "review" or "待审" goes to review.
 - Hooks: ``GET /_standin/stats``, ``POST /_standin/behaviour`` (``delay_seconds``, ``down``, ``busy_once``,
-  ``reject_tokens``, ``clock_offset_seconds`` to move the stand-in's clock on), ``POST /_standin/reset``.
+  ``reject_tokens``, ``clock_offset_seconds`` to move the stand-in's clock on, ``fail_sends``: that many
+  next subscribe sends answer HTTP 503), ``POST /_standin/reset``.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.config import Settings
+from app.wechat import keywords
 
 log = logging.getLogger("youth.wechat.standin")
 
@@ -57,7 +61,6 @@ FORCE_APART = 30
 _STABLE_RENEW_WITHIN = 300
 _RISKY_WORDS = ("risky", "赌博", "裸聊")
 _REVIEW_WORDS = ("review", "待审")
-_VALUE_LIMITS = {"thing": 20, "phrase": 5, "number": 32, "character_string": 32}
 _THREAD_NAME = "wechat-standin"
 
 Answer = dict[str, Any]
@@ -88,6 +91,7 @@ class Behaviour:
     busy_once: bool = False  # the next call answers errcode -1
     reject_tokens: bool = False  # every access token is refused with 40001, even fresh ones
     clock_offset_seconds: float = 0.0  # the stand-in's clock runs this far ahead (token expiry, quotas)
+    fail_sends: int = 0  # this many next subscribe sends answer HTTP 503
 
 
 @dataclass
@@ -157,7 +161,7 @@ async def _json_body(request: Request) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-Handler = Callable[[Request, StandinState], Awaitable[Answer]]
+Handler = Callable[[Request, StandinState], Awaitable[Answer | Response]]
 
 
 def _wechat_api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -174,7 +178,8 @@ def _wechat_api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         if behaviour.busy_once:
             behaviour.busy_once = False
             return JSONResponse(_err(-1, "system error"))
-        return JSONResponse(await handler(request, state))
+        answer = await handler(request, state)
+        return answer if isinstance(answer, Response) else JSONResponse(answer)
 
     return endpoint
 
@@ -264,7 +269,10 @@ async def _face_identify(request: Request, state: StandinState) -> Answer:
                name_utf8_md5=hashlib.md5(real_name.encode(), usedforsecurity=False).hexdigest())
 
 
-async def _subscribe_send(request: Request, state: StandinState) -> Answer:
+async def _subscribe_send(request: Request, state: StandinState) -> Answer | Response:
+    if state.behaviour.fail_sends > 0:
+        state.behaviour.fail_sends -= 1
+        return JSONResponse({"errmsg": "service unavailable"}, status_code=503)
     if err := state.token_error(request):
         return err
     body = await _json_body(request)
@@ -281,8 +289,7 @@ async def _subscribe_send(request: Request, state: StandinState) -> Answer:
         return _err(47003, "argument invalid! data is empty")
     for key, item in data.items():
         value = item.get("value") if isinstance(item, dict) else None
-        limit = _VALUE_LIMITS.get(key.rstrip("0123456789"))
-        if not isinstance(value, str) or (limit is not None and len(value) > limit):
+        if keywords.check(key, value) is not None:
             return _err(47003, f"argument invalid! data.{key}.value invalid")
     state.messages.append({k: body.get(k) for k in ("touser", "template_id", "page", "data",
                                                      "miniprogram_state", "lang")})

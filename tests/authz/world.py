@@ -132,7 +132,21 @@ async def build(client: Any) -> World:
         "real_name": "测试青年", "id_number": make_id_number(adult_birth(26)), "evidence": "可到窗口出示身份证"},
         headers=other.headers), 202)
     w.ids["claim_id"] = claim["id"]
+    w.ids["notification_id"] = await _parked_delivery(w.youth.user_id)
     return w
+
+
+async def _parked_delivery(user_id: int) -> int:
+    """A notification whose WeChat delivery failed, for staff to see and retry."""
+    from app.db import session_scope
+    from models.notifications import Notification
+
+    async with session_scope() as session:
+        note = Notification(user_id=user_id, kind="account.test", title="t", body="b", delivery_status="failed",
+                            attempts=8, last_error="WECHAT_UNAVAILABLE")
+        session.add(note)
+        await session.flush()
+        return note.id
 
 
 async def _volunteering(client: Any, w: World, publish: Any) -> None:

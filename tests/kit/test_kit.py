@@ -274,3 +274,15 @@ async def test_union_of_every_kind_is_one_statement_with_the_shared_columns():
         sub = postings.union(list(postings.REGISTRY.values()), lambda m: [m.id < 0])
         assert (await s.execute(select(func.count()).select_from(sub))).scalar_one() == 0
         assert {"kind", "title", *postings.UNION_COLUMNS} == set(sub.c.keys())
+
+
+async def test_greatest_is_the_largest_on_both_databases_and_keeps_utc_datetimes():
+    from app.kit.dialect import greatest
+    from models.base import UTCDateTime
+
+    early, late = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 6, 1, 8, 30, tzinfo=UTC)
+    a, b = sa.bindparam("a", early, type_=UTCDateTime()), sa.bindparam("b", late, type_=UTCDateTime())
+    async with session_scope() as s:
+        assert (await s.execute(select(greatest(a, b)))).scalar_one() == late
+        assert (await s.execute(select(greatest(b, a)))).scalar_one() == late
+        assert (await s.execute(select(greatest(sa.literal(3), sa.literal(7), sa.literal(5))))).scalar_one() == 7

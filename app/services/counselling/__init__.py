@@ -57,3 +57,4 @@ __all__ = [
     "settings", "stats", "tags_for", "update_centre", "update_counsellor", "waive_strike", "withdraw_slot",
     "write_note",
 ]
+from app.services.counselling import timeline as _timeline  # noqa: F401  (registers its timeline source)

@@ -47,7 +47,7 @@ from app.services.counselling.common import (
     load_booking,
     overlaps,
 )
-from app.services.counselling.notices import CANCELLED_BY_CENTRE, STRIKE_WAIVED
+from app.services.counselling.notices import BOOKED, CANCELLED_BY_CENTRE, MOVED, STRIKE_WAIVED
 from app.services.counselling.settings import settings
 from app.services.notifications.catalogue import notify
 from models.accounts import User
@@ -169,6 +169,8 @@ async def book(session: AsyncSession, *, actor: Principal, data: BookingIn) -> B
     await session.flush()
     if flagged:
         await risk.alert(session, booking, counsellor)
+    notify(session, BOOKED, actor.user_id, data={"booking_id": booking.id}, starts_at=booking.starts_at,
+           counsellor=counsellor.display_name, notice=_fmt_hours(settings().counselling_late_cancel_hours))
     return BookingPublic(**_booking_public(booking, counsellor))
 
 
@@ -178,6 +180,10 @@ async def _own_booking(session: AsyncSession, actor: Principal, booking_id: int,
     if row is None or row[0].user_id != actor.user_id:
         raise errors.NotFound()
     return row
+
+
+def _fmt_hours(hours: float) -> str:
+    return f"{hours:g}"
 
 
 def _is_late(booking: CounsellingBooking, now: datetime) -> bool:
@@ -231,6 +237,8 @@ async def reschedule(session: AsyncSession, *, actor: Principal, booking_id: int
     booking.reschedule_count += 1
     booking.updated_at = now
     await session.flush()
+    notify(session, MOVED, actor.user_id, data={"booking_id": booking.id}, starts_at=booking.starts_at,
+           counsellor=counsellor.display_name)
     return BookingPublic(**_booking_public(booking, counsellor))
 
 

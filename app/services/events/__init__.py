@@ -89,3 +89,4 @@ __all__ = [
     "update_event",
     "waive_strike",
 ]
+from app.services.events import timeline as _timeline  # noqa: F401  (registers its timeline source)

@@ -102,3 +102,4 @@ __all__ = [
     "verify_lottery",
     "withdraw_offer",
 ]
+from app.services.housing import timeline as _timeline  # noqa: F401  (registers its timeline source)

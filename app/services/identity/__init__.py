@@ -49,15 +49,15 @@ ratelimit.bucket("identity_claim", "3/86400", description="提交实名申请，
 IDENTITY_MOVED = define(
     "identity.moved", title="实名信息已从您的账号移除",
     body="经核验，身份证号 {masked} 属于另一位用户，已从您的账号移除。如有疑问请联系团委工作人员。",
-    params=("masked",), wechat="account", keywords={"thing1": "title"},
+    params=("masked",), wechat="account", keywords={"thing1": "title", "thing2": "=身份证号{masked}", "time3": "sent_at"},
 )
 CLAIM_APPROVED = define(
     "identity.claim_approved", title="实名申请已通过", body="身份证号 {masked} 已绑定到您的账号。",
-    params=("masked",), wechat="account", keywords={"thing1": "title"},
+    params=("masked",), wechat="account", keywords={"thing1": "title", "thing2": "=身份证号{masked}", "time3": "sent_at"},
 )
 CLAIM_REJECTED = define(
     "identity.claim_rejected", title="实名申请未通过", body="身份证号 {masked} 的申请未通过：{reason}",
-    params=("masked", "reason"), wechat="account", keywords={"thing1": "title"},
+    params=("masked", "reason"), wechat="account", keywords={"thing1": "title", "thing2": "reason", "time3": "sent_at"},
 )
 
 

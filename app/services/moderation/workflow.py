@@ -36,16 +36,16 @@ from models.orgs import Organisation, OrgStatus
 
 POSTING_APPROVED = define(
     "posting.approved", title="{label}已通过审核", body="「{posting}」已通过审核并发布。",
-    params=("label", "posting", "at"), wechat="account", keywords={"thing1": "title", "time2": "at"},
+    params=("label", "posting", "at"), wechat="account", keywords={"thing1": "posting", "thing2": "title", "time3": "at"},
 )
 POSTING_REJECTED = define(
     "posting.rejected", title="{label}未通过审核", body="「{posting}」未通过审核。原因：{reason}。修改后可以重新提交。",
-    params=("label", "posting", "reason", "at"), wechat="account", keywords={"thing1": "title", "time2": "at"},
+    params=("label", "posting", "reason", "at"), wechat="account", keywords={"thing1": "posting", "thing2": "reason", "time3": "at"},
 )
 POSTING_TAKEN_DOWN = define(
     "posting.taken_down", title="{label}已被下架",
     body="「{posting}」已被工作人员下架。原因：{reason}。如有疑问请联系团委工作人员。",
-    params=("label", "posting", "reason", "at"), wechat="account", keywords={"thing1": "title", "time2": "at"},
+    params=("label", "posting", "reason", "at"), wechat="account", keywords={"thing1": "posting", "thing2": "reason", "time3": "at"},
 )
 
 # --- provider side --------------------------------------------------------------------------------

@@ -9,10 +9,15 @@ datetimes in Shanghai time ("12月01日 09:30"), everything else with ``str``. T
 body go to the inbox; the parameters are kept with the notification (``params``) so that delivery can
 fill the kind's WeChat template keywords from them.
 
-``wechat`` names the template family the kind is sent with (its template id is a setting:
-``YOUTH_WECHAT_TEMPLATES``), and ``keywords`` maps each of the template's keyword fields to the
-parameter (or the rendered ``title``/``body``) it is filled from; ``reminder`` marks kinds a person
-may mute (decisions about them cannot be muted).
+``wechat`` names the subscribe-message template the kind is sent with (declared below with
+``template``: the keyword fields picked for it in the mini-program's console; its template id is a
+setting, ``YOUTH_WECHAT_TEMPLATES``, because ids differ per mini-program), and ``keywords`` maps each
+of the template's fields — all of them, no more — to what fills it: a parameter, the rendered
+``title`` or ``body``, ``sent_at`` (the notification's time), or ``=text``: fixed text, itself a template over the
+parameters (the status word ``"=已通过"``, ``"=候补第{position}位"``). Delivery shapes every value to its keyword type's rule
+(app.wechat.keywords), so WeChat never refuses a send (47003) because of our data. A kind without
+``wechat`` stays in the inbox. ``reminder`` marks kinds a person may mute (decisions about them
+cannot be muted).
 """
 
 from __future__ import annotations
@@ -25,12 +30,50 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.kit.time import display
+from app.wechat import keywords as kw
 from models.base import utcnow
 from models.notifications import Notification
 
 
 class CatalogueError(Exception):
     """A kind used with parameters it does not declare (a programming error)."""
+
+
+@dataclass(frozen=True)
+class Template:
+    """A subscribe-message template as configured for the mini-program: its keyword fields, each a
+    WeChat keyword type and a number (``thing1``, ``time2``)."""
+
+    name: str  # the key in YOUTH_WECHAT_TEMPLATES
+    fields: dict[str, str]  # field -> its label in WeChat's template library (documentation)
+    title: str
+
+
+TEMPLATES: dict[str, Template] = {}
+SPECIAL_SOURCES = frozenset({"title", "body", "sent_at"})
+
+
+def template(name: str, title: str, **fields: str) -> Template:
+    if name in TEMPLATES:
+        raise CatalogueError(f"WeChat template {name} declared twice")
+    for f in fields:
+        kw.type_of(f)
+    TEMPLATES[name] = t = Template(name, dict(fields), title)
+    return t
+
+
+# The templates the mini-program picks from WeChat's public library; a kind fills every field of its
+# template. The events service's kinds use "event"; the openings service adds its own here.
+template("account", "审核结果通知", thing1="事项", thing2="说明", time3="时间")
+template("housing", "申请进度通知", thing1="项目名称", phrase2="申请状态", thing3="说明", time4="时间")
+template("event", "活动报名通知", thing1="活动名称", time2="活动时间", phrase3="报名状态", thing4="备注")
+template("counselling", "预约状态通知", thing1="预约事项", time2="预约时间", thing3="说明")
+template("volunteer", "志愿服务通知", thing1="项目名称", time2="服务时间", thing3="说明")
+template("volunteer_hours", "服务时长通知", thing1="项目名称", number2="服务时长(小时)", thing3="说明")
+template("volunteer_certificate", "证明状态通知", character_string1="证明编号", thing2="原因")
+template("volunteer_record", "记录待办通知", thing1="项目名称", date2="服务日期", thing3="说明")
+template("opening", "应聘进度通知", thing1="岗位名称", phrase2="应聘状态", thing3="说明", time4="时间")
+template("reminder", "日程提醒", thing1="事项", time2="开始时间", thing3="提示")
 
 
 @dataclass(frozen=True)
@@ -46,6 +89,24 @@ class Kind:
     def render(self, params: dict[str, Any]) -> tuple[str, str]:
         shown = {k: _shown(v) for k, v in params.items()}
         return self.title.format(**shown), self.body.format(**shown)
+
+    def fill(self, params: dict[str, Any], *, title: str, body: str, sent_at: datetime) -> dict[str, str]:
+        """The template's keyword values for a notification of this kind (``params`` as stored),
+        each shaped to its type's rule."""
+        out = {}
+        for field_name, source in self.keywords.items():
+            if source.startswith("="):
+                raw: Any = source[1:].format(**{k: _shown(v) for k, v in params.items()})
+            elif source == "title":
+                raw = title
+            elif source == "body":
+                raw = body
+            elif source == "sent_at":
+                raw = sent_at
+            else:
+                raw = params.get(source)
+            out[field_name] = kw.shape(field_name, raw, fallback_at=sent_at)
+        return out
 
 
 KINDS: dict[str, Kind] = {}
@@ -66,9 +127,21 @@ def define(key: str, *, title: str, body: str, params: tuple[str, ...] = (), wec
     used = _fields(title) | _fields(body)
     if used - declared:
         raise CatalogueError(f"{key}: templates use undeclared parameters {sorted(used - declared)}")
-    for kw, source in (keywords or {}).items():
-        if source not in declared | {"title", "body"}:
-            raise CatalogueError(f"{key}: keyword {kw} filled from unknown parameter {source}")
+    for field_name, source in (keywords or {}).items():
+        if source.startswith("="):
+            if _fields(source[1:]) - declared:
+                raise CatalogueError(f"{key}: keyword {field_name} uses undeclared parameters")
+        elif source not in declared | SPECIAL_SOURCES:
+            raise CatalogueError(f"{key}: keyword {field_name} filled from unknown parameter {source}")
+    if wechat is not None:
+        t = TEMPLATES.get(wechat)
+        if t is None:
+            raise CatalogueError(f"{key}: unknown WeChat template {wechat}")
+        if set(keywords or {}) != set(t.fields):
+            raise CatalogueError(f"{key}: keywords {sorted(keywords or {})} must be the fields of template "
+                                 f"{wechat}: {sorted(t.fields)}")
+    elif keywords:
+        raise CatalogueError(f"{key}: keywords without a WeChat template")
     KINDS[key] = kind = Kind(key, title, body, declared, wechat, dict(keywords or {}), reminder)
     return kind
 

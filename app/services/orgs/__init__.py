@@ -31,20 +31,20 @@ ratelimit.bucket("provider_signup", "10/3600", per="ip", description="机构注�
 
 ORG_VERIFIED = define(
     "org.verified", title="机构已通过审核", body="「{org}」已通过审核，现在可以提交发布内容了。", params=("org", "at"),
-    wechat="account", keywords={"thing1": "title", "time2": "at"},
+    wechat="account", keywords={"thing1": "title", "thing2": "org", "time3": "at"},
 )
 ORG_REJECTED = define(
     "org.rejected", title="机构未通过审核", body="「{org}」未通过审核。原因：{reason}", params=("org", "reason", "at"),
-    wechat="account", keywords={"thing1": "title", "time2": "at"},
+    wechat="account", keywords={"thing1": "title", "thing2": "reason", "time3": "at"},
 )
 ORG_SUSPENDED = define(
     "org.suspended", title="机构已被暂停使用",
     body="「{org}」已被暂停使用。原因：{reason}。暂停期间不能发布内容、查看报名信息或添加成员，如有疑问请联系团委工作人员。",
-    params=("org", "reason", "at"), wechat="account", keywords={"thing1": "title", "time2": "at"},
+    params=("org", "reason", "at"), wechat="account", keywords={"thing1": "title", "thing2": "reason", "time3": "at"},
 )
 ORG_REINSTATED = define(
     "org.reinstated", title="机构已恢复使用", body="「{org}」已恢复使用。说明：{reason}", params=("org", "reason", "at"),
-    wechat="account", keywords={"thing1": "title", "time2": "at"},
+    wechat="account", keywords={"thing1": "title", "thing2": "reason", "time3": "at"},
 )
 
 

@@ -72,3 +72,4 @@ __all__ = [
     "search_certificates", "self_check_in", "self_check_out", "shift_signups", "shift_signups_csv", "sign_up",
     "staff_certificate", "ticket", "update_project", "update_shift", "verify_certificate", "waive_strike",
 ]
+from app.services.volunteer import timeline as _timeline  # noqa: F401  (registers its timeline source)

@@ -29,7 +29,7 @@ SIGNUP_SOURCE = "volunteer_signup"  # strikes and audit targets
 PLACES = Counter(VolunteerShift, when=lambda t: (t.c.cancelled_at.is_(None),))
 NO_SYNC = {"synchronize_session": False}
 
-# --- notifications (wechat family "volunteer") ------------------------------------------------------
+# --- notifications (WeChat templates "volunteer*") ---------------------------------------------------
 
 SIGNED_UP = define(
     "volunteer.signed_up", title="志愿报名成功", body="您已报名「{project}」{starts_at}的岗位，请准时到{place}签到。",
@@ -38,7 +38,7 @@ SIGNED_UP = define(
 WAITLISTED = define(
     "volunteer.waitlisted", title="已加入志愿岗位候补", body="「{project}」{starts_at}的岗位已满，您在候补第{position}位，有空位时会通知您。",
     params=("project", "starts_at", "position"), wechat="volunteer",
-    keywords={"thing1": "project", "time2": "starts_at", "thing3": "title"})
+    keywords={"thing1": "project", "time2": "starts_at", "thing3": "=候补第{position}位"})
 PROMOTED = define(
     "volunteer.promoted", title="候补成功，已为您保留名额", body="「{project}」{starts_at}的岗位有了空位，您已报名成功。如不能参加请及时取消。",
     params=("project", "starts_at"), wechat="volunteer", keywords={"thing1": "project", "time2": "starts_at",
@@ -64,30 +64,30 @@ NO_SHOW = define(
                                                                    "thing3": "title"})
 HOURS_CONFIRMED = define(
     "volunteer.hours_confirmed", title="志愿服务时长已确认", body="「{project}」的服务时长{hours}小时已由组织确认。",
-    params=("project", "hours"), wechat="volunteer", keywords={"thing1": "project", "number2": "hours",
+    params=("project", "hours"), wechat="volunteer_hours", keywords={"thing1": "project", "number2": "hours",
                                                                "thing3": "title"})
 HOURS_ADJUSTED = define(
     "volunteer.hours_adjusted", title="志愿服务时长已调整", body="「{project}」的服务时长确认为{hours}小时：{reason}",
-    params=("project", "hours", "reason"), wechat="volunteer",
+    params=("project", "hours", "reason"), wechat="volunteer_hours",
     keywords={"thing1": "project", "number2": "hours", "thing3": "reason"})
 DISPUTE_ANSWERED = define(
     "volunteer.dispute_answered", title="您对服务时长的异议已处理", body="「{project}」的服务时长为{hours}小时。组织的答复：{reason}",
-    params=("project", "hours", "reason"), wechat="volunteer",
+    params=("project", "hours", "reason"), wechat="volunteer_hours",
     keywords={"thing1": "project", "number2": "hours", "thing3": "reason"})
 CERTIFICATE_REVOKED = define(
     "volunteer.certificate_revoked", title="志愿服务证明已作废",
     body="证明 {code} 已作废：{reason}。您可以重新开具一份新的证明。",
-    params=("code", "reason"), wechat="volunteer", keywords={"character_string1": "code", "thing2": "reason"})
+    params=("code", "reason"), wechat="volunteer_certificate", keywords={"character_string1": "code", "thing2": "reason"})
 DISPUTE_OPENED = define(
     "volunteer.dispute_opened", title="志愿者对服务时长提出异议",
     body="「{project}」{served_on}的一条服务时长记录有异议：{reason}。请核实后答复。",
-    params=("project", "served_on", "reason"), wechat="volunteer",
+    params=("project", "served_on", "reason"), wechat="volunteer_record",
     keywords={"thing1": "project", "date2": "served_on", "thing3": "reason"})
 HOURS_OVERDUE = define(
     "volunteer.hours_overdue", title="有志愿服务时长待确认",
     body="「{project}」{starts_at}的岗位还有{count}条服务时长未确认，请在{due_at}前确认（记录应在活动后10个工作日内完成）。",
-    params=("project", "starts_at", "count", "due_at"), wechat="volunteer", reminder=True,
-    keywords={"thing1": "project", "time2": "starts_at", "number3": "count"})
+    params=("project", "starts_at", "count", "due_at"), wechat="volunteer_record", reminder=True,
+    keywords={"thing1": "project", "date2": "starts_at", "thing3": "={count}条时长待确认"})
 
 async def _on_take_down(session: AsyncSession, project: Any, actor: Any, reason: str) -> None:
     from app.services.volunteer.projects import cancel_upcoming

@@ -1,0 +1,134 @@
+"""My timeline: everything a person applied for, across services, newest activity first, with history
+and what to do next; keyset pages; filters; a page costs the same statements however long the history."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import event
+
+from app.db import get_engine
+from tests.factories import Actor, bulk_youth, now, published, volunteer_shift
+
+API = "/api/v1"
+
+
+async def everything(client: Any, person: Actor) -> dict[str, Any]:
+    """One item in each service: a housing offer, an event registration, a counselling booking, a
+    volunteer sign-up that was cancelled."""
+    provider, project = await published(client, "housing_project")
+    r = await client.post(f"{API}/housing/projects/{project['id']}/applications",
+                          json={"unit_type_id": project["unit_types"][0]["id"]}, headers=person.headers)
+    assert r.status_code == 201, r.text
+    app_id = r.json()["id"]
+    r = await client.post(f"{API}/provider/housing/applications/{app_id}/decision", json={"decision": "eligible"},
+                          headers=provider.headers)
+    assert r.status_code == 200, r.text
+
+    _, ev = await published(client, "event")
+    r = await client.post(f"{API}/events/{ev['id']}/registrations", headers=person.headers)
+    assert r.status_code == 201, r.text
+
+    centre, counsellor = await published(client, "counsellor")
+    r = await client.post(f"{API}/provider/counselling/counsellors/{counsellor['id']}/slots", headers=centre.headers,
+                          json={"starts_at": (now() + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+                                .isoformat(), "duration_minutes": 50})
+    assert r.status_code == 201, r.text
+    r = await client.post(f"{API}/counselling/bookings", headers=person.headers, json={
+        "slot_id": r.json()["id"], "mode": "video",
+        "intake": {"topic": "study_stress", "description": "", "self_harm_thoughts": False}})
+    assert r.status_code == 201, r.text
+
+    _, vp = await published(client, "volunteer_project", shifts=[volunteer_shift()])
+    sid = vp["shifts"][0]["id"]
+    assert (await client.post(f"{API}/volunteer/shifts/{sid}/signups", headers=person.headers)).status_code == 201
+    assert (await client.delete(f"{API}/volunteer/shifts/{sid}/signups/mine", headers=person.headers)).status_code == 200
+    return {"application_id": app_id, "event_id": ev["id"], "shift_id": sid}
+
+
+async def page(client: Any, person: Actor, **params: Any) -> dict[str, Any]:
+    r = await client.get(f"{API}/me/timeline", params=params, headers=person.headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def test_the_timeline_lists_every_service_with_history_and_next_steps(client):
+    person, stranger = await bulk_youth(2)
+    ids = await everything(client, person)
+    items = (await page(client, person))["items"]
+    assert [i["service"] for i in items] == ["volunteer", "counselling", "events", "housing"]  # newest first
+    by = {i["service"]: i for i in items}
+    housing = by["housing"]
+    assert housing["status"] == "offered" and housing["needs_action"] is True
+    assert housing["next_step"]["by"] and housing["links"]["application_id"] == ids["application_id"]
+    assert [h["status"] for h in housing["history"]][-1] == "offered" and len(housing["history"]) >= 2
+    assert by["events"]["status"] == "confirmed" and by["events"]["next_step"]["opens_at"]
+    assert by["counselling"]["status"] == "booked" and by["counselling"]["needs_action"] is False
+    assert "intake" not in str(by["counselling"])
+    volunteer = by["volunteer"]
+    assert volunteer["status"] == "cancelled" and [h["status"] for h in volunteer["history"]] == [
+        "signed_up", "cancelled"] and volunteer["next_step"] is None
+
+    acting = (await page(client, person, needs_action="true"))["items"]
+    assert {i["service"] for i in acting} == {"housing", "events"}
+    only = (await page(client, person, service="counselling"))["items"]
+    assert [i["service"] for i in only] == ["counselling"]
+    assert (await page(client, stranger))["items"] == []
+
+    # keyset pages, one item each, give the same list; a cursor from another filter is refused
+    seen, cursor = [], None
+    while True:
+        p = await page(client, person, limit=1, **({"cursor": cursor} if cursor else {}))
+        seen += [(i["service"], i["id"]) for i in p["items"]]
+        cursor = p["next_cursor"]
+        if not cursor:
+            break
+    assert seen == [(i["service"], i["id"]) for i in items]
+    first = await page(client, person, limit=1)
+    r = await client.get(f"{API}/me/timeline", params={"cursor": first["next_cursor"], "service": "housing"},
+                         headers=person.headers)
+    assert r.status_code == 400 and r.json()["code"] == "INVALID_CURSOR"
+    r = await client.get(f"{API}/me/timeline", params={"service": "nope"}, headers=person.headers)
+    assert r.status_code == 422
+
+
+async def test_a_lapsed_offer_shows_as_lapsed_before_the_sweeper_runs(client, travel):
+    person, = await bulk_youth(1)
+    ids = await everything(client, person)
+    travel(now() + timedelta(days=30))
+    housing = next(i for i in (await page(client, person, service="housing"))["items"]
+               if i["id"] == ids["application_id"])
+    assert housing["status"] == "expired" and housing["needs_action"] is False
+    assert housing["history"][-1]["status"] == "expired" and housing["history"][-1]["reason"]
+
+
+async def test_a_page_costs_the_same_statements_however_long_the_history(client):
+    person, = await bulk_youth(1)
+    await everything(client, person)
+
+    async def statements() -> int:
+        count = 0
+
+        def seen(*_: Any) -> None:
+            nonlocal count
+            count += 1
+
+        engine = get_engine().sync_engine
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            await page(client, person, limit=50)
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+        return count
+
+    small = await statements()
+    # nine more sign-ups (and cancellations), each in a project of its own
+    start = now() + timedelta(days=5)
+    for i in range(9):
+        _, vp = await published(client, "volunteer_project",
+                                shifts=[volunteer_shift(start=start + timedelta(hours=4 * i), hours=1)])
+        sid = vp["shifts"][0]["id"]
+        assert (await client.post(f"{API}/volunteer/shifts/{sid}/signups", headers=person.headers)).status_code == 201
+    assert len((await page(client, person, limit=50))["items"]) == 13
+    assert await statements() == small
