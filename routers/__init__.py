@@ -8,6 +8,7 @@ from routers import (
     housing,
     moderation,
     notifications,
+    openings,
     orgs,
     profile,
     volunteer,
@@ -22,6 +23,7 @@ ROUTERS = [
     events.router,
     counselling.router,
     volunteer.router,
+    openings.router,
     moderation.router,
     audit.router,
 ]
