@@ -78,6 +78,8 @@ def check(app: OpeningApplication, to: str, role: str, now: datetime) -> None:
     """Refuse a move the table does not allow, with the status it is in now."""
     # The lapse itself is the move from the stored "offered"; every other move sees the lapse.
     current = app.status if to == "lapsed" else effective_status(app, now)
+    if to == "lapsed" and effective_status(app, now) != "lapsed":
+        raise oerr.TransitionNotAllowed("录用的答复期限还没到")
     if not allowed(current, to, role):
         if current == "lapsed" and app.status == "offered":
             raise oerr.OfferLapsed()
