@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -527,3 +527,48 @@ async def test_twin_applications_at_the_same_moment_leave_one(client):
         assert sorted([first.status_code, second.status_code]) == [201, 409], (first.text, second.text)
         loser = first if first.status_code == 409 else second
         assert loser.json()["code"] == "OPENING_ALREADY_APPLIED"
+
+
+async def test_the_settings_are_documented_and_the_default_answer_by_follows_them(client, monkeypatch):
+    from app.services.openings.settings import OpeningsSettings, settings
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in OpeningsSettings.model_fields:
+        assert f"`YOUTH_{name.upper()}`" in readme, name
+    monkeypatch.setattr(settings(), "openings_offer_default_days", 2)
+    employer, post = await internship(client)
+    (person,) = await people()
+    app = await applied(client, person, post["id"])
+    offered = await act(client, employer, f"/provider/opening-applications/{app['id']}/offer", {})
+    assert datetime.fromisoformat(offered["answer_by"]) - now() <= timedelta(days=2, minutes=1)
+    assert datetime.fromisoformat(offered["answer_by"]) - now() >= timedelta(days=2) - timedelta(minutes=1)
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("patient_pool")
+async def test_accepts_racing_a_bulk_rejection_and_a_take_down_never_deadlock_or_over_fill(client, factory):
+    employer, post = await internship(client, places=3)
+    crowd = await people(12)
+    apps = [await applied(client, p, post["id"]) for p in crowd]
+    for a in apps:
+        await act(client, employer, f"/provider/opening-applications/{a['id']}/offer", {})
+    staff = await factory.reviewer()
+    accepts = [client.post(f"{API}/me/opening-applications/{a['id']}/accept", headers=p.headers)
+               for p, a in zip(crowd, apps, strict=True)]
+    bulk = client.post(f"{API}/provider/openings/{post['id']}/reject-rest", json={"reason_code": "places_filled"},
+                       headers=employer.headers)
+    down = client.post(f"{API}/staff/reviews/opening/{post['id']}/take-down", json={"reason": "核查中"},
+                       headers=staff.headers)
+    answers = await asyncio.gather(*accepts[:6], bulk, down, *accepts[6:])
+    assert all(r.status_code < 500 for r in answers), [r.text for r in answers if r.status_code >= 500]
+    codes = {r.json().get("code") for r in answers if r.status_code >= 400}
+    assert codes <= {"OPENING_PLACES_FILLED", "OPENING_TRANSITION_NOT_ALLOWED", "POSTING_STATE_INVALID"}, codes
+    async with session_scope() as s:
+        from models.openings import Opening, OpeningApplication
+
+        taken = (await s.execute(select(Opening.taken).where(Opening.id == post["id"]))).scalar_one()
+        statuses = (await s.execute(select(OpeningApplication.status).where(
+            OpeningApplication.opening_id == post["id"]))).scalars().all()
+    assert taken == statuses.count("accepted") <= 3
+    assert set(statuses) <= {"accepted", "rejected"}

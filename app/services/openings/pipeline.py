@@ -12,8 +12,8 @@ serialises writers anyway), so two moves of one application happen one after the
 sees the first. Accepting takes a place with the opening's capacity counter (one conditional UPDATE,
 app.kit.capacity) in the same transaction: concurrent accepts for the last place leave exactly one.
 An offer lapses at its answer-by time: reads show it lapsed at once, moves treat it as lapsed, and the
-sweeper job ``openings.lapse_offers`` stores it and tells the applicant. Lock order: application rows
-(in id order), then the opening row.
+sweeper job ``openings.lapse_offers`` stores it and tells the applicant. Lock order: the opening row
+(accepting, bulk rejection, staff taking it down), then application rows in id order.
 """
 
 from __future__ import annotations
@@ -137,9 +137,16 @@ async def _locked(session: AsyncSession, application_id: int) -> OpeningApplicat
                                   .execution_options(populate_existing=True))).scalar_one_or_none()
 
 
-async def own_application(session: AsyncSession, actor: Principal, application_id: int
-                          ) -> tuple[OpeningApplication, Opening]:
-    """The person's own application, locked; anyone else's answers 404."""
+async def own_application(session: AsyncSession, actor: Principal, application_id: int, *,
+                          lock_opening: bool = False) -> tuple[OpeningApplication, Opening]:
+    """The person's own application, locked (after its opening's row when ``lock_opening``: the lock
+    order); anyone else's answers 404."""
+    if lock_opening:
+        opening_id = (await session.execute(select(A.opening_id).where(A.id == application_id))).scalar_one_or_none()
+        if opening_id is not None:
+            # FOR NO KEY UPDATE: new applications (KEY SHARE through their foreign key) are not held up.
+            await session.execute(select(Opening.id).where(Opening.id == opening_id)
+                                  .with_for_update(key_share=True))
     app = await _locked(session, application_id)
     if app is None or app.user_id != actor.user_id:
         raise errors.NotFound()
@@ -180,7 +187,7 @@ async def withdraw(session: AsyncSession, *, actor: Principal, application_id: i
 
 async def accept(session: AsyncSession, *, actor: Principal, application_id: int) -> OpeningApplication:
     """Accept an offer: a place is taken in this transaction, or the answer is that they are gone."""
-    app, opening = await own_application(session, actor, application_id)
+    app, opening = await own_application(session, actor, application_id, lock_opening=True)
     now = clock.now()
     check(app, "accepted", YOUTH, now)
     if await PLACES.take(session, opening.id) is None:
