@@ -183,7 +183,13 @@ async def reject_rest(opening: OwnOpeningLocked, body: RejectIn, user: Provider,
 
 
 @router.get("/api/v1/provider/opening-applications/{application_id}", response_model=ApplicationProvider,
-            summary="One application with its history; opening it marks it viewed")
+            summary="One application with its history (reading it changes nothing)")
+async def get_application(application_id: ApplicationId, user: Provider, session: SessionDep) -> ApplicationProvider:
+    return await openings.get_application(session, actor=user, application_id=application_id)
+
+
+@router.post("/api/v1/provider/opening-applications/{application_id}/open", response_model=ApplicationProvider,
+             summary="Open the application: a submitted one becomes viewed and the applicant is told")
 async def open_application(application_id: ApplicationId, user: Provider, session: SessionDep) -> ApplicationProvider:
     return await openings.open_application(session, actor=user, application_id=application_id)
 

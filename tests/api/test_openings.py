@@ -261,9 +261,11 @@ async def test_the_pipeline_from_submitted_to_accepted_with_history_and_a_messag
     assert row["status"] == "submitted" and row["phone"] is None and row["phone_masked"] is None
     assert "id_number" not in row and row["age"] == 25
 
-    opened = (await client.get(f"{API}/provider/opening-applications/{app['id']}", headers=employer.headers)).json()
+    read = (await client.get(f"{API}/provider/opening-applications/{app['id']}", headers=employer.headers)).json()
+    assert read["status"] == "submitted"  # a read changes nothing
+    opened = await act(client, employer, f"/provider/opening-applications/{app['id']}/open")
     assert opened["status"] == "viewed" and opened["phone"] is None
-    again = (await client.get(f"{API}/provider/opening-applications/{app['id']}", headers=employer.headers)).json()
+    again = await act(client, employer, f"/provider/opening-applications/{app['id']}/open")
     assert [h["to_status"] for h in again["history"]] == ["submitted", "viewed"]  # opened twice: one change
 
     invited = await act(client, employer, f"/provider/opening-applications/{app['id']}/interview", interview_body())

@@ -321,6 +321,7 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("POST", "/api/v1/provider/openings/{opening_id}/reject-rest"): (
         "openings", PROVIDER_OWN, lambda w: {"reason_code": "places_filled"}),
     ("GET", "/api/v1/provider/opening-applications/{application_id}"): ("openings", PROVIDER_OWN, None, OAPP),
+    ("POST", "/api/v1/provider/opening-applications/{application_id}/open"): ("openings", PROVIDER_OWN, None, OAPP),
     ("POST", "/api/v1/provider/opening-applications/{application_id}/interview"): (
         "openings", PROVIDER_OWN, lambda w: {"at": _later(3), "place": "呈贡区春融街1号"}, OAPP),
     ("POST", "/api/v1/provider/opening-applications/{application_id}/offer"): ("openings", PROVIDER_OWN,

@@ -27,6 +27,7 @@ from app.services.openings.posts import provider_view as opening_view
 from app.services.openings.provider import (
     applications,
     applications_csv,
+    get_application,
     open_application,
     provider_view,
     response_times,
@@ -34,7 +35,7 @@ from app.services.openings.provider import (
 
 __all__ = [
     "KIND", "TRANSITIONS", "accept", "applications", "applications_csv", "apply", "browse", "create", "decline",
-    "detail", "get_own", "get_resume", "interview", "mine", "my_application", "offer", "open_application", "opening_view",
+    "detail", "get_application", "get_own", "get_resume", "interview", "mine", "my_application", "offer", "open_application", "opening_view",
     "provider_view", "put_resume", "reject", "reject_rest", "response_times", "update_opening", "view_of",
     "withdraw",
 ]

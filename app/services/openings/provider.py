@@ -72,8 +72,18 @@ async def applications(session: AsyncSession, *, opening: Opening, status: str |
     return page.page(item)
 
 
+async def get_application(session: AsyncSession, *, actor: Principal, application_id: int) -> ApplicationProvider:
+    """One application with its history, as it is (a read changes nothing: opening it is a POST). A
+    read that shows the applicant's contact is audited."""
+    app, _ = await provider_application(session, actor, application_id, lock=False)
+    if contact_shown(app):
+        await audit.record(session, actor=actor, action="opening_application.read_contact",
+                           target_kind="opening_application", target_id=app.id)
+    return await provider_view(session, app)
+
+
 async def open_application(session: AsyncSession, *, actor: Principal, application_id: int) -> ApplicationProvider:
-    """One application with its history; opening it marks it viewed (the applicant is told)."""
+    """The provider opens the application: a submitted one becomes viewed (the applicant is told)."""
     app, opening = await provider_application(session, actor, application_id)
     await mark_viewed(session, app, opening, actor)
     return await provider_view(session, app)
