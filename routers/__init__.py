@@ -8,6 +8,7 @@ from routers import (
     housing,
     moderation,
     notifications,
+    openings,
     orgs,
     profile,
     timeline,
@@ -25,6 +26,7 @@ ROUTERS = [
     events.router,
     counselling.router,
     volunteer.router,
+    openings.router,
     moderation.router,
     audit.router,
 ]

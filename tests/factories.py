@@ -367,3 +367,24 @@ def volunteer_project_body(*, shifts: list[dict[str, Any]] | None = None, **over
     }
     data.update(over)
     return data
+
+
+@builder("opening", "employer", "/provider/openings")
+def opening_body(*, opening_kind: str = "internship", deadline: datetime | None = None, places: int = 3, **over: Any
+                 ) -> dict[str, Any]:
+    """An internship post (an employer's), or with ``opening_kind="incubator"`` an incubator place (pass
+    an ``incubator`` organisation as the provider)."""
+    data: dict[str, Any] = {
+        "kind": opening_kind, "district": "呈贡区", "places": places, "contact_name": "李经理",
+        "contact_phone": "0871-65000000", "deadline": (deadline or now() + timedelta(days=14)).isoformat(),
+    }
+    if opening_kind == "internship":
+        data.update(title="数据分析见习生", description="协助整理业务数据、制作周报，导师一对一带教。",
+                    address="昆明市呈贡区春融街1号", lat=24.8801, lng=102.8216, stipend_fen=250000, duration_months=6,
+                    starts_on=(now() + timedelta(days=30)).date().isoformat(), min_education="college",
+                    majors=["统计", "计算机"], min_age=16, max_age=24, graduated_within_years=2)
+    else:
+        data.update(title="大学城创业孵化入驻", description="提供免费工位、创业导师和融资对接。", free_office_months=12,
+                    mentoring=True, funding_help=True, stages=["idea", "prototype"], sectors=["digital", "education"])
+    data.update(over)
+    return data

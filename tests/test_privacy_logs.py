@@ -207,13 +207,41 @@ async def test_a_journey_through_the_sensitive_endpoints_logs_none_of_it(watched
         r = await client.get(f"{API}/provider/volunteer/shifts/{shift}/{path}", headers=organiser.headers)
         assert r.status_code == 200 and guardian_phone[:3] + "****" + guardian_phone[-4:] in r.content.decode("utf-8-sig")
 
+    # Openings: the résumé's contact, hidden from the employer until it invites the person to an interview,
+    # then in full on that application's own page only (masked in its list and CSV).
+    resume_phone, resume_email = phone_number(), f"hr{uuid.uuid4().hex[:8]}@example.cn"
+    r = await client.put(f"{API}/me/opening-resume", headers=person.headers, json={
+        "school": "云南大学", "major": "统计学", "education": "bachelor", "graduation_year": date.today().year - 1,
+        "phone": resume_phone, "email": resume_email})
+    assert r.status_code == 200, r.text
+    employer, opening = await published_posting(client, "opening", majors=[], max_age=35)
+    r = await client.post(f"{API}/openings/{opening['id']}/applications", json={}, headers=person.headers)
+    assert r.status_code == 201, r.text
+    application = r.json()["id"]
+    listing = f"{API}/provider/openings/{opening['id']}/applications"
+    before = len(client.answers)
+    for url in (listing, f"{listing}.csv", f"{API}/provider/opening-applications/{application}"):
+        assert (await client.get(url, headers=employer.headers)).status_code == 200
+    r = await client.post(f"{API}/provider/opening-applications/{application}/interview", headers=employer.headers,
+                          json={"at": (now() + timedelta(days=2)).isoformat(), "place": "呈贡区春融街1号"})
+    assert r.status_code == 200 and r.json()["phone"] == resume_phone
+    r = await client.get(f"{listing}.csv", headers=employer.headers)
+    assert resume_phone[:3] + "****" + resume_phone[-4:] in r.content.decode("utf-8-sig")
+    assert resume_phone not in r.content.decode("utf-8-sig")
+    contact_pages = {f"POST {API}/provider/opening-applications/{application}/interview"}
+    assert not [w for w, a in client.answers[before:-2] if resume_phone in a or resume_email in a]
+
     secrets = {"id_number": id_number, "refused_id_number": refused, "phone": phone, "intake": intake,
-               "note": note, "follow_up": follow_up, "guardian_phone": guardian_phone}
+               "note": note, "follow_up": follow_up, "guardian_phone": guardian_phone, "resume_phone": resume_phone,
+               "resume_email": resume_email}
     leaks = every_log_record.leaks(secrets)
     assert not leaks, "\n".join(map(str, leaks))
     for label in ("id_number", "refused_id_number", "phone", "guardian_phone"):
         echoed = [where for where, answer in client.answers if secrets[label] in answer]
         assert echoed == [], (label, echoed)
+    for label in ("resume_phone", "resume_email"):
+        echoed = {where for where, answer in client.answers if secrets[label] in answer}
+        assert echoed <= contact_pages, (label, echoed)
     # The check above looked at something: SQLAlchemy did log the statements, without their parameters.
     engine_lines = [s for s in every_log_record.seen if s.logger.startswith("sqlalchemy.engine")]
     assert engine_lines and any(HIDDEN in s.message for s in engine_lines)

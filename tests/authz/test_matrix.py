@@ -61,6 +61,12 @@ def VPROJECT(w: World) -> dict[str, Any]:
     return {"project_id": w.ids["v_project_id"]}
 
 
+def OAPP(w: World) -> dict[str, Any]:
+    return {"application_id": w.ids["o_application_id"]}
+
+
+OPENING_RESUME = {"resume": {"school": "云南大学", "major": "统计学", "phone": "13812345678"}}
+
 # Self check-in and out: nobody is at the shift now; the other young person may not have signed up yet.
 NOT_THERE = ("VOLUNTEER_CHECK_IN_NOT_OPEN", "VOLUNTEER_NOT_SIGNED_UP", "VOLUNTEER_NOT_CHECKED_IN")
 
@@ -301,6 +307,35 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("GET", "/api/v1/staff/volunteer/certificates/{certificate_id}"): ("volunteer", STAFF, None),
     ("POST", "/api/v1/staff/volunteer/certificates/{certificate_id}/revoke"): (
         "volunteer", STAFF, lambda w: {"reason": "持有人申请作废"}),
+    # openings
+    ("GET", "/api/v1/openings"): ("openings", ALL_OK, None),
+    ("GET", "/api/v1/openings/{opening_id}"): ("openings", ALL_OK, None),
+    ("POST", "/api/v1/openings/{opening_id}/applications"): ("openings", YOUTH, lambda w: OPENING_RESUME),
+    ("GET", "/api/v1/me/opening-resume"): ("openings", YOUTH, None),
+    ("PUT", "/api/v1/me/opening-resume"): ("openings", YOUTH, lambda w: {"school": "云南大学", "major": "统计学"}),
+    ("GET", "/api/v1/me/opening-applications"): ("openings", YOUTH, None),
+    ("GET", "/api/v1/me/opening-applications/{application_id}"): ("openings", YOUTH_OWN, None, OAPP),
+    ("POST", "/api/v1/me/opening-applications/{application_id}/withdraw"): ("openings", YOUTH_OWN, lambda w: {},
+                                                                            OAPP),
+    ("POST", "/api/v1/me/opening-applications/{application_id}/accept"): ("openings", YOUTH_OWN, None, OAPP),
+    ("POST", "/api/v1/me/opening-applications/{application_id}/decline"): ("openings", YOUTH_OWN, lambda w: {}, OAPP),
+    ("POST", "/api/v1/provider/openings"): ("openings", PROVIDER, lambda w: {"title": "x"}),
+    ("GET", "/api/v1/provider/openings/{opening_id}"): ("openings", PROVIDER_OWN, None),
+    ("PATCH", "/api/v1/provider/openings/{opening_id}"): ("openings", PROVIDER_OWN,
+                                                          lambda w: {"contact_name": "王经理"}),
+    ("GET", "/api/v1/provider/openings/{opening_id}/applications"): ("openings", PROVIDER_OWN, None),
+    ("GET", "/api/v1/provider/openings/{opening_id}/applications.csv"): ("openings", PROVIDER_OWN, None),
+    ("POST", "/api/v1/provider/openings/{opening_id}/reject-rest"): (
+        "openings", PROVIDER_OWN, lambda w: {"reason_code": "places_filled"}),
+    ("GET", "/api/v1/provider/opening-applications/{application_id}"): ("openings", PROVIDER_OWN, None, OAPP),
+    ("POST", "/api/v1/provider/opening-applications/{application_id}/open"): ("openings", PROVIDER_OWN, None, OAPP),
+    ("POST", "/api/v1/provider/opening-applications/{application_id}/interview"): (
+        "openings", PROVIDER_OWN, lambda w: {"at": _later(3), "place": "呈贡区春融街1号"}, OAPP),
+    ("POST", "/api/v1/provider/opening-applications/{application_id}/offer"): ("openings", PROVIDER_OWN,
+                                                                               lambda w: {}, OAPP),
+    ("POST", "/api/v1/provider/opening-applications/{application_id}/reject"): (
+        "openings", PROVIDER_OWN, lambda w: {"reason_code": "not_qualified"}, OAPP),
+    ("GET", "/api/v1/staff/openings/response-times"): ("openings", STAFF, None),
 }
 
 # Routes whose allowed caller changes what later routes rely on run last, in this order.
@@ -320,6 +355,9 @@ LAST = [
     ("DELETE", "/api/v1/provider/counselling/slots/{slot_id}"),
     ("DELETE", "/api/v1/volunteer/shifts/{shift_id}/signups/mine"),
     ("POST", "/api/v1/provider/volunteer/shifts/{shift_id}/cancel"),
+    ("POST", "/api/v1/me/opening-applications/{application_id}/withdraw"),
+    ("POST", "/api/v1/provider/opening-applications/{application_id}/reject"),
+    ("POST", "/api/v1/provider/openings/{opening_id}/reject-rest"),
 ]
 
 

@@ -40,7 +40,8 @@ async def build(client: Any) -> World:
     other = await f.youth(profile=True, gender="female")
     w = World(None, youth, other, await f.staff("moderator"), await f.staff("admin"))
     for service, kind in (("housing", "housing_operator"), ("events", "event_organizer"),
-                          ("counselling", "counselling_center"), ("volunteer", "volunteer_org")):
+                          ("counselling", "counselling_center"), ("volunteer", "volunteer_org"),
+                          ("openings", "employer")):
         w.owners[service] = await f.provider(kind)
         w.others[service] = await f.provider(kind)
     w.owners["platform"], w.others["platform"] = w.owners["housing"], w.others["housing"]
@@ -115,6 +116,7 @@ async def build(client: Any) -> World:
     w.ids.update(risk_booking_id=risky["id"], struck_booking_id=struck)
 
     await _volunteering(client, w, publish)
+    await _openings(client, w, publish)
 
     # platform: an organisation waiting for verification, a report, an editor of the platform owner's organisation
     signup = {"name": "待审核机构", "kind": "employer", "credit_code": make_credit_code(), "contact_name": "李",
@@ -179,6 +181,19 @@ async def _volunteering(client: Any, w: World, publish: Any) -> None:
                                        headers=w.youth.headers), 201)
     w.ids.update(v_project_id=p["id"], shift_id=upcoming, signup_id=signup["id"], hours_id=hours_id, certificate_id=cert["id"],
                  code=cert["code"])
+
+
+async def _openings(client: Any, w: World, publish: Any) -> None:
+    """A published internship (any major) the young person applied to."""
+    from tests.factories import opening_body
+
+    o = w.owners["openings"]
+    post = await _ok(await client.post(f"{API}/provider/openings", json=opening_body(majors=[], max_age=35),
+                                       headers=o.headers), 201)
+    await publish("opening", post["id"], o)
+    app = await _ok(await client.post(f"{API}/openings/{post['id']}/applications", json={"resume": {
+        "school": "云南大学", "major": "统计学", "phone": "13812345678"}}, headers=w.youth.headers), 201)
+    w.ids.update(opening_id=post["id"], o_application_id=app["id"])
 
 
 async def _past_booking(centre: Actor, counsellor_id: int, person: Actor, *, hours_ago: int = 1) -> int:
