@@ -3,6 +3,7 @@
 from routers import (
     audit,
     auth,
+    console,
     counselling,
     events,
     housing,
@@ -24,4 +25,6 @@ ROUTERS = [
     volunteer.router,
     moderation.router,
     audit.router,
+    console.api,
+    console.router,
 ]

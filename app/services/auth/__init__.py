@@ -67,6 +67,11 @@ async def username_taken(session: AsyncSession, username: str) -> bool:
 
 
 async def password_login(session: AsyncSession, *, username: str, password: str, ip: str) -> TokenOut:
+    return await _issue(session, await check_password(session, username=username, password=password, ip=ip))
+
+
+async def check_password(session: AsyncSession, *, username: str, password: str, ip: str) -> User:
+    """The account a password login names, under the login throttle (also the staff console's login)."""
     # Counted before the password is checked, on its own connection, before this session's first query.
     counted_user = await throttle.reserve(username, ip)
     user = await user_by_username(session, username)
@@ -74,7 +79,9 @@ async def password_login(session: AsyncSession, *, username: str, password: str,
     if not ok or user is None or user.role not in PASSWORD_ROLES:
         raise app_errors.BadCredentials()
     await throttle.succeeded(session, username, ip, counted_user=counted_user)
-    return await _issue(session, user)
+    if user.status != "active":
+        raise app_errors.AccountSuspended()
+    return user
 
 
 async def refresh(session: AsyncSession, *, refresh_token: str) -> TokenOut:
