@@ -42,6 +42,7 @@ _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoesc
 _env.globals.update(kind_label=pages.kind_label, status_label=status_label, districts=KUNMING_DISTRICTS,
                     dashboards=stats.DASHBOARDS, credit_code_ok=pages.credit_code_ok)
 _env.filters["when"] = lambda dt: display(dt, "%Y-%m-%d %H:%M") if dt else ""
+_env.filters["pretty"] = pages.pretty
 
 # Same origin only: every script, style and font is served from /console/static (no CDN can be asked).
 _HEADERS = {
@@ -192,20 +193,20 @@ async def login(request: Request, session: SessionDep, username: Annotated[str, 
 
 @router.get("/console/2fa")
 async def second_factor_page(request: Request, signed: HalfSigned, session: SessionDep) -> Response:
-    enrolled = await sessions.confirmed_totp(session, signed.principal.user_id)
-    ctx: dict[str, Any] = {"csrf": signed.csrf, "enrolled": enrolled is not None}
-    if enrolled is None:
-        ctx.update(await _enrolment(session, signed))
+    if signed.session.verified:
+        return redirect("/console/reviews")
+    pending = await sessions.pending_enrolment(session, signed)
+    ctx: dict[str, Any] = {"csrf": signed.csrf, "enrolled": pending is None}
+    if pending is not None:
+        ctx.update(_enrolment(pending.secret, signed.username))
     return render(request, "second_factor.html", **ctx)
 
 
-async def _enrolment(session: SessionDep, signed: sessions.Signed) -> dict[str, Any]:
+def _enrolment(secret: str, username: str) -> dict[str, Any]:
     import segno
 
-    row = await sessions.enrolment(session, signed)
-    uri = totp.uri(row.secret, signed.username)
-    svg = segno.make(uri, error="m").svg_data_uri(scale=4)
-    return {"secret": row.secret, "qr": svg}
+    uri = totp.uri(secret, username)
+    return {"secret": secret, "qr": segno.make(uri, error="m").svg_data_uri(scale=4)}
 
 
 @router.post("/console/2fa")
@@ -361,10 +362,17 @@ async def stats_json(name: str, user: StaffUser, session: SessionDep, first: Fir
 @router.get("/console/security")
 async def security(request: Request, signed: Staff, session: SessionDep) -> Response:
     enrolled = await sessions.confirmed_totp(session, signed.principal.user_id)
+    pending = await sessions.pending_enrolment(session, signed)
     ctx: dict[str, Any] = {"enrolled": enrolled is not None, "required": await sessions.totp_required(session)}
-    if enrolled is None and request.query_params.get("enrol"):
-        ctx.update(await _enrolment(session, signed))
+    if pending is not None:
+        ctx.update(_enrolment(pending.secret, signed.username))
     return render(request, "security.html", **ctx)
+
+
+@router.post("/console/security/totp/start")
+async def security_totp_start(request: Request, signed: Staff, session: SessionDep) -> Response:
+    await sessions.start_enrolment(session, signed)
+    return redirect("/console/security")
 
 
 @router.post("/console/security/totp")

@@ -174,7 +174,8 @@ async def test_totp_enrol_then_required_at_login(client_at, factory: Factory, tr
     c = client_at()
     page = await console_login(c, admin)
     token = csrf_of(page.text)
-    enrol = await c.get("/console/security?enrol=1")
+    assert (await c.post("/console/security/totp/start", data={"csrf_token": token})).status_code == 303
+    enrol = await c.get("/console/security")
     secret = enrol.text.split("<code>")[1].split("</code>")[0]
     at = now() + timedelta(seconds=2)  # after the real time of the login above (the throttle compares)
     travel(at)

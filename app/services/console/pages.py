@@ -3,20 +3,30 @@ registered posting kind, reports, organisations, the audit log), shaped for the 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.kit.postings import REGISTRY, status_label
-from app.kit.time import day_span
+from app.kit.time import day_span, display
 from app.schemas.moderation import QueueStatus
 from app.services import audit, moderation, orgs
 from app.validators import validate_credit_code
-from models.moderation import ReportStatus
+from models.moderation import PostingFields, ReportStatus
 from models.orgs import OrgStatus
 
 KIND_LABELS = {k: v.label for k, v in REGISTRY.items()}
+
+
+def pretty(value: Any) -> Any:
+    """An ISO date-time from a posting's JSON in Shanghai time; anything else as it is."""
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+        try:
+            return display(datetime.fromisoformat(value.replace("Z", "+00:00")), "%Y-%m-%d %H:%M")
+        except ValueError:
+            return value
+    return value
 
 
 def kind_label(kind: str) -> str:
@@ -30,11 +40,28 @@ async def queue(session: AsyncSession, *, kind: str | None, status: str | None, 
                                          limit=30)
 
 
+# The review fields every posting has: staff see them in the page's header, not as the posting's content.
+_INTERNAL = frozenset({*PostingFields.model_fields, "id"})
+
+
+def shown_content(detail: Any) -> dict[str, Any]:
+    """The posting as a young person will see it: its kind's public view where it registers one, else
+    what the provider submitted (title and checked texts first) without the review bookkeeping."""
+    if detail.public_view:
+        return detail.public_view
+    k = REGISTRY.get(detail.kind)
+    first = [k.title_field, *k.text_fields] if k else []
+    content = {f: detail.content[f] for f in first if f in detail.content}
+    content.update({f: v for f, v in detail.content.items() if f not in _INTERNAL and f not in content})
+    return content
+
+
 async def review(session: AsyncSession, *, kind: str, posting_id: int) -> dict[str, Any]:
     detail = await moderation.review_detail(session, kind=kind, posting_id=posting_id)
     reports = await moderation.list_reports(session, status=ReportStatus.open, target_kind=kind,
                                             target_id=posting_id, cursor=None, limit=50)
-    return {"detail": detail, "reports": reports.items, "status_label": status_label(detail.status)}
+    return {"detail": detail, "shown": shown_content(detail), "reports": reports.items,
+            "status_label": status_label(detail.status)}
 
 
 async def reports(session: AsyncSession, *, status: str | None, cursor: str | None) -> Any:

@@ -100,6 +100,9 @@ async def login(session: AsyncSession, *, username: str, password: str, ip: str)
     now = clock.now()
     s = settings()
     needs_second = await confirmed_totp(session, user.id) is not None or await totp_required(session)
+    if needs_second and await session.get(StaffTotp, user.id) is None:
+        # Mandatory and not enrolled yet: the secret is made here (a POST), the next page shows it.
+        session.add(StaffTotp(user_id=user.id, secret=totp.new_secret()))
     token = crypto.new_token()
     session.add(ConsoleSession(token_hash=crypto.token_hash(token), user_id=user.id, token_version=user.token_version,
                                verified=not needs_second, created_at=now, last_seen_at=now,
@@ -150,14 +153,23 @@ async def logout(session: AsyncSession, signed: Signed) -> None:
 # --- the second factor ------------------------------------------------------------------------------
 
 
-async def enrolment(session: AsyncSession, signed: Signed) -> StaffTotp:
-    """The staff member's TOTP secret, made on first need; unconfirmed until a code from it is given."""
+async def start_enrolment(session: AsyncSession, signed: Signed) -> None:
+    """A new TOTP secret for a staff member without a confirmed one; unconfirmed until a code from it
+    is given (a fresh secret each time, so an abandoned one is never reused)."""
     row = await session.get(StaffTotp, signed.principal.user_id)
+    if row is not None and row.confirmed_at is not None:
+        return
     if row is None:
-        row = StaffTotp(user_id=signed.principal.user_id, secret=totp.new_secret())
-        session.add(row)
-        await session.flush()
-    return row
+        session.add(StaffTotp(user_id=signed.principal.user_id, secret=totp.new_secret()))
+    else:
+        row.secret = totp.new_secret()
+        row.last_step = 0
+    await session.flush()
+
+
+async def pending_enrolment(session: AsyncSession, signed: Signed) -> StaffTotp | None:
+    row = await session.get(StaffTotp, signed.principal.user_id)
+    return row if row is not None and row.confirmed_at is None else None
 
 
 async def check_code(session: AsyncSession, signed: Signed, code: str) -> None:
