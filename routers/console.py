@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from datetime import date
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -26,15 +26,15 @@ from app.kit.postings import REGISTRY, path_id, status_label
 from app.kit.time import display
 from app.schemas.moderation import QueueStatus, ReviewDecision
 from app.schemas.orgs import OrgDecision
+from app.services import auth, moderation, orgs, volunteer
 from app.services import console as console_service
-from app.services import moderation, orgs
 from app.services.console import pages, sessions, stats, totp
 from app.services.console.errors import CsrfFailed, LoginRequired, SecondFactorRequired, SessionExpired
 from app.services.console.settings import cookie_secure
 from app.services.console.settings import settings as console_settings
 from models.moderation import ReportAction
 
-HERE = Path(console_service.__file__).resolve().parent
+HERE = FilePath(console_service.__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 
@@ -295,6 +295,50 @@ async def decide_org(request: Request, org_id: path_id("机构编号"), decision
         raise errors.ValidationFailed(fields={"reason": "请填写原因"})
     await orgs.decide(session, actor=signed.principal, org_id=org_id, decision=decision, reason=reason)
     return redirect("/console/orgs")
+
+
+# --- accounts, certificates, late organisations -------------------------------------------------------
+
+
+@router.get("/console/users")
+async def users(request: Request, signed: Staff, session: SessionDep,
+                user_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
+    found = await pages.account(session, user_id=user_id) if user_id else None
+    return render(request, "users.html", user_id=user_id, found=found)
+
+
+@router.post("/console/users/{user_id}/{decision}")
+async def decide_user(request: Request, user_id: path_id("用户编号"),
+                      decision: Annotated[str, Path(pattern="^(suspend|reinstate)$")], signed: Staff,
+                      session: SessionDep, reason: Annotated[str, Form(min_length=2, max_length=200)]) -> Response:
+    act = auth.staff_suspend if decision == "suspend" else auth.staff_reinstate
+    await act(session, actor=signed.principal, user_id=user_id, reason=reason.strip())
+    return redirect(f"/console/users?user_id={user_id}")
+
+
+@router.get("/console/certificates")
+async def certificates(request: Request, signed: Staff, session: SessionDep,
+                       code: Annotated[str | None, Query(max_length=40)] = None,
+                       user_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+                       cursor: Annotated[str | None, Query(max_length=200)] = None) -> Response:
+    page = await pages.certificates(session, actor=signed.principal, code=(code or "").strip() or None,
+                                    user_id=user_id, cursor=cursor)
+    return render(request, "certificates.html", page=page, code=code or "", user_id=user_id)
+
+
+@router.post("/console/certificates/{certificate_id}/revoke")
+async def revoke_certificate(request: Request, certificate_id: path_id("证明编号"), signed: Staff,
+                             session: SessionDep, reason: Annotated[str, Form(min_length=2, max_length=500)]
+                             ) -> Response:
+    cert = await volunteer.revoke_certificate(session, actor=signed.principal, certificate_id=certificate_id,
+                                              reason=reason.strip())
+    return redirect(f"/console/certificates?code={quote(cert.code)}")
+
+
+@router.get("/console/late")
+async def late(request: Request, signed: Staff, session: SessionDep,
+               cursor: Annotated[str | None, Query(max_length=200)] = None) -> Response:
+    return render(request, "late.html", page=await pages.late_organisations(session, cursor=cursor))
 
 
 # --- the audit log ------------------------------------------------------------------------------------

@@ -293,3 +293,33 @@ async def test_static_files_outside_the_folder_are_not_served(browser):
     for path in ("../../../config.py", "..%2f..%2fsettings.py", "nothing.js"):
         assert (await browser.get(f"/console/static/{path}")).status_code == 404
     assert unique
+
+
+async def test_suspend_and_reinstate_an_account(client, browser, staff, factory: Factory):
+    person = await factory.youth()
+    queue = await console_login(browser, staff)
+    token = csrf_of(queue.text)
+    page = await browser.get("/console/users", params={"user_id": person.user_id})
+    assert 'id="account"' in page.text and "正常" in page.text
+    r = await browser.post(f"/console/users/{person.user_id}/suspend", data={"csrf_token": token, "reason": "冒用他人信息"})
+    assert r.status_code == 303
+    r = await client.get(f"{API}/me", headers=person.headers)
+    assert r.status_code == 403 and r.json()["code"] == "ACCOUNT_SUSPENDED"
+    r = await browser.post(f"/console/users/{person.user_id}/reinstate", data={"csrf_token": token, "reason": "核实无误"})
+    assert r.status_code == 303
+    assert "正常" in (await browser.get("/console/users", params={"user_id": person.user_id})).text
+    assert (await client.get(f"{API}/me", headers=person.headers)).status_code == 401  # old tokens stay ended
+    r = await browser.post(f"/console/users/{staff.user_id}/suspend", data={"csrf_token": token, "reason": "试试看"})
+    assert r.status_code == 403
+    actions = [e["action"] for e in (await client.get(f"{API}/staff/audit-log", params={
+        "target_kind": "user", "target_id": person.user_id}, headers=staff.headers)).json()["items"]]
+    assert actions[:2] == ["user.reinstate", "user.suspend"]
+
+
+async def test_certificates_are_looked_up_only_when_asked_and_late_organisations_listed(browser, staff):
+    await console_login(browser, staff)
+    page = await browser.get("/console/certificates")
+    assert page.status_code == 200 and "没有找到证明" not in page.text
+    page = await browser.get("/console/certificates", params={"user_id": 1})
+    assert page.status_code == 200
+    assert (await browser.get("/console/late")).status_code == 200

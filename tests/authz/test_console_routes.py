@@ -15,7 +15,7 @@ from tests.factories import Factory, console_login
 PUBLIC = {("GET", "/console"), ("GET", "/console/login"), ("POST", "/console/login"),
           ("GET", "/console/static/{path:path}")}
 SAMPLE = {"kind": "event", "posting_id": "1", "decision": "approve", "report_id": "1", "org_id": "1",
-          "name": "youth", "path": "console.css"}
+          "name": "youth", "path": "console.css", "user_id": "1", "certificate_id": "1"}
 
 
 def console_routes() -> list[tuple[str, str]]:

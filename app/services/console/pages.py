@@ -88,3 +88,34 @@ async def audit_log(session: AsyncSession, *, actor_id: int | None, action: str 
     since, until = day_span(first, last)
     return await audit.search(session, actor_id=actor_id, action=action or None, target_kind=target_kind or None,
                               target_id=target_id or None, since=since, until=until, cursor=cursor, limit=50)
+
+
+async def account(session: AsyncSession, *, user_id: int) -> dict[str, Any] | None:
+    """What staff need to decide on a suspension: role, state, nickname, organisation; nothing personal."""
+    from sqlalchemy import select
+
+    from models.accounts import User
+    from models.orgs import Organisation, OrgMember
+
+    row = (await session.execute(
+        select(User.id, User.role, User.status, User.suspended_reason, User.nickname, User.created_at,
+               User.last_login_at, Organisation.name.label("org_name"))
+        .outerjoin(OrgMember, OrgMember.user_id == User.id).outerjoin(Organisation, Organisation.id == OrgMember.org_id)
+        .where(User.id == user_id))).first()
+    return dict(row._mapping) if row else None
+
+
+async def certificates(session: AsyncSession, *, actor: Any, code: str | None, user_id: int | None,
+                       cursor: str | None) -> Any:
+    from app.services import volunteer
+
+    if not code and user_id is None:
+        return None  # nothing asked: nothing looked up (each look-up is audited)
+    return await volunteer.search_certificates(session, actor=actor, code=code, user_id=user_id, status=None,
+                                               issued_from=None, issued_to=None, cursor=cursor, limit=30)
+
+
+async def late_organisations(session: AsyncSession, *, cursor: str | None) -> Any:
+    from app.services import volunteer
+
+    return await volunteer.late_organisations(session, cursor=cursor, limit=50)
