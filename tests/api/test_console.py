@@ -323,3 +323,25 @@ async def test_certificates_are_looked_up_only_when_asked_and_late_organisations
     page = await browser.get("/console/certificates", params={"user_id": 1})
     assert page.status_code == 200
     assert (await browser.get("/console/late")).status_code == 200
+
+
+async def test_activity_counts_a_sign_up_in_its_week_and_district(client, factory: Factory):
+    from app.db import session_scope
+    from app.services.console import stats
+
+    district = "禄劝彝族苗族自治县"
+    person = await factory.youth(profile={"district": district})
+    _, event = await factory.published("event")
+    f = stats.filters(None, None, district)
+
+    async def table():
+        async with session_scope() as session:
+            return await stats.DASHBOARDS["activity"].build(session, f)
+
+    before = await table()
+    r = await client.post(f"{API}/events/{event['id']}/registrations", headers=person.headers)
+    assert r.status_code == 201, r.text
+    after = await table()
+    column = after.columns.index("活动报名")
+    diff = [a[column] - b[column] for a, b in zip(after.cells, before.cells, strict=True)]
+    assert diff[-1] == 1 and sum(diff) == 1  # this week, the last row

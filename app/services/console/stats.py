@@ -274,7 +274,7 @@ async def moderation(session: AsyncSession, f: Filters) -> Table:
     """Every registered posting kind (a new service appears here by registering): waiting now, and
     decided within the period. Postings are organisations' public work: not suppressed."""
     start, end = day_span(f.first, f.last)
-    rows, cells = [], []
+    rows, cells, waits = [], [], []
     for k in REGISTRY.values():
         mdl = k.model
         decided = and_(mdl.reviewed_at >= start, mdl.reviewed_at < end)
@@ -286,6 +286,103 @@ async def moderation(session: AsyncSession, f: Filters) -> Table:
         )
         rows.append(k.label)
         cells.append([int(v or 0) for v in (await session.execute(stmt)).one()])
+        spans = (await session.execute(select(mdl.submitted_at, mdl.reviewed_at).where(
+            decided, mdl.submitted_at.is_not(None), mdl.status != PostingStatus.taken_down))).all()
+        hours = sorted((r - s).total_seconds() / 3600 for s, r in spans if r >= s)
+        if hours:
+            waits.append(f"{k.label} {hours[len(hours) // 2]:.1f} 小时（{len(hours)} 条）")
+    notes = ["“已通过/未通过/已下架”为统计区间内作出的最后一次决定。"]
+    if waits:
+        notes.append("从提交到审核决定的中位时长：" + "；".join(waits) + "。")
     return Table("moderation", DASHBOARDS["moderation"].title, "内容类型", ["待审核", "已通过", "未通过", "已下架"],
-                 rows, cells, people=False, unit="条",
-                 notes=["“已通过/未通过/已下架”为统计区间内作出的最后一次决定。"])
+                 rows, cells, people=False, unit="条", notes=notes)
+
+
+@dashboard("events", "联谊活动名额、报名与到场（按活动开始周）")
+async def events(session: AsyncSession, f: Filters) -> Table:
+    """Events that took place or will (published, closed after publishing), by the week they start:
+    their places, confirmed sign-ups (also those who later did not come), check-ins and no-shows."""
+    from models.events import Event
+
+    weeks = _weeks(f)
+    index = {w: i for i, w in enumerate(weeks)}
+    cells = [[0, 0, 0, 0] for _ in weeks]
+    shown = and_(Event.published_at.is_not(None), Event.status.in_((PostingStatus.published, PostingStatus.closed)),
+                 _in_period(Event.starts_at, f))
+    if f.district:
+        shown = and_(shown, Event.district == f.district)
+    for starts_at, capacity in (await session.execute(select(Event.starts_at, Event.capacity).where(shown))).all():
+        i = index.get(_week_of(starts_at))
+        if i is not None:
+            cells[i][0] += capacity
+    regs = (select(Event.starts_at, EventRegistration.status, EventRegistration.checked_in_at)
+            .join(Event, Event.id == EventRegistration.event_id)
+            .where(shown, EventRegistration.status.in_(("confirmed", "no_show"))))
+    for starts_at, status, checked_in_at in (await session.execute(regs)).all():
+        i = index.get(_week_of(starts_at))
+        if i is None:
+            continue
+        cells[i][1] += 1
+        cells[i][2] += checked_in_at is not None
+        cells[i][3] += status == "no_show"
+    table = Table("events", DASHBOARDS["events"].title, "活动开始周", ["名额", "已报名", "已签到", "未到场"],
+                  [f"{w.month}月{w.day}日起" for w in weeks], cells)
+    places, signed, came, missed = (sum(r[c] for r in cells) for c in range(4))
+    threshold = settings().console_min_cell
+    if signed >= threshold and places:
+        table.notes.append(f"区间内满员率约 {signed / places:.0%}，未到场率约 {missed / signed:.0%}（按合计计算）。")
+    del came
+    return table
+
+
+@dashboard("housing", "青年住房：房源与申请（按区县）")
+async def housing(session: AsyncSession, f: Filters) -> Table:
+    """Units offered by published projects and the applications made within the period, by district;
+    the oversubscription (applications per unit) is given where the applications are shown."""
+    from models.housing import HousingProject, HousingUnitType
+
+    live = and_(HousingProject.published_at.is_not(None),
+                HousingProject.status.in_((PostingStatus.published, PostingStatus.closed)))
+    districts = [f.district] if f.district else list(KUNMING_DISTRICTS)
+    index = {d: i for i, d in enumerate(districts)}
+    cells = [[0, 0] for _ in districts]
+    units = (select(HousingProject.district, func.coalesce(func.sum(HousingUnitType.available_units), 0))
+             .join(HousingUnitType, HousingUnitType.project_id == HousingProject.id).where(live)
+             .group_by(HousingProject.district))
+    for district, n in (await session.execute(units)).all():
+        if district in index:
+            cells[index[district]][0] += int(n)
+    apps = (select(HousingProject.district, func.count()).select_from(HousingApplication)
+            .join(HousingProject, HousingProject.id == HousingApplication.project_id)
+            .where(_in_period(HousingApplication.submitted_at, f)).group_by(HousingProject.district))
+    for district, n in (await session.execute(apps)).all():
+        if district in index:
+            cells[index[district]][1] += int(n)
+    table = Table("housing", DASHBOARDS["housing"].title, "区县", ["可分配套数", "申请人次"], districts, cells)
+    shown = suppress(cells, settings().console_min_cell)
+    ratios = [f"{d} {a / u:.1f} 倍" for d, (u, a), s in zip(districts, cells, shown.cells, strict=True)
+              if s[1] is not None and u and a]
+    if ratios:
+        table.notes.append("申请人次与可分配套数之比：" + "；".join(ratios) + "。")
+    return table
+
+
+@dashboard("volunteer_stars", "星级志愿者（截至统计末日）")
+async def volunteer_stars(session: AsyncSession, f: Filters) -> Table:
+    """Volunteers by star level on their confirmed hours served up to the period's last day
+    (thresholds: YOUTH_VOLUNTEER_STAR_THRESHOLDS_HOURS)."""
+    from app.services.volunteer.settings import settings as volunteer_settings
+
+    thresholds = volunteer_settings().volunteer_star_thresholds_hours
+    stmt = (select(VolunteerHours.user_id, func.sum(VolunteerHours.minutes))
+            .where(VolunteerHours.status == "confirmed", VolunteerHours.served_on <= f.last)
+            .group_by(VolunteerHours.user_id))
+    if f.district:
+        stmt = stmt.join(User, User.id == VolunteerHours.user_id).where(User.district == f.district)
+    counts = [0] * (len(thresholds) + 1)
+    for _, minutes in (await session.execute(stmt)).all():
+        hours = (minutes or 0) / 60
+        counts[sum(hours >= t for t in thresholds)] += 1
+    labels = [f"未达星级（<{thresholds[0]}小时）"] + [f"{i + 1}星（≥{t}小时）" for i, t in enumerate(thresholds)]
+    return Table("volunteer_stars", DASHBOARDS["volunteer_stars"].title, "星级", ["人数"], labels,
+                 [[n] for n in counts], unit="人")
