@@ -252,6 +252,9 @@ async def test_youth_dashboard_suppresses_small_cells_in_json_and_csv(client, fa
     await console_login(browser, staff)
     page = await browser.get("/console/stats/youth", params={"district": district})
     assert page.status_code == 200 and 'id="chart-data"' in page.text and "&lt;10" in page.text
+    download = await browser.get("/console/stats/youth.csv", params={"district": district})
+    assert download.status_code == 200 and download.content.decode("utf-8-sig") == r.content.decode("utf-8-sig")
+    assert "attachment" in download.headers["content-disposition"]
 
 
 async def test_dashboards_answer_for_every_kind(client, staff):
