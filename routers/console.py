@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -86,7 +87,11 @@ class ConsoleRoute(APIRoute):
                 return render(request, "error.html", exc.status_code, error=exc)
             except SecondFactorRequired:
                 return redirect("/console/2fa")
-            except errors.AppError as exc:
+            except (errors.AppError, RequestValidationError) as exc:
+                if isinstance(exc, RequestValidationError):
+                    from app.main import _validation_error  # the API's Chinese field messages
+
+                    exc = _validation_error(exc)
                 page = "_error.html" if request.headers.get("hx-request") else "error.html"
                 return render(request, page, exc.status_code, error=exc)
 
@@ -249,8 +254,11 @@ async def review(request: Request, kind: str, posting_id: path_id("内容编号"
 async def decide(request: Request, kind: str, posting_id: path_id("内容编号"), decision: ReviewDecision,
                  signed: Staff, session: SessionDep,
                  reason: Annotated[str | None, Form(max_length=500)] = None) -> Response:
+    reason = (reason or "").strip() or None
+    if reason is not None and len(reason) < 2:
+        raise errors.ValidationFailed(fields={"reason": "内容太短"})  # as the API's Reason
     item = await moderation.decide(session, actor=signed.principal, kind=kind, posting_id=posting_id,
-                                   decision=decision, reason=(reason or "").strip() or None)
+                                   decision=decision, reason=reason)
     if request.headers.get("hx-request"):
         return render(request, "_decided.html", item=item, decision=decision)
     return redirect(f"/console/reviews?done={decision.value}")
@@ -338,7 +346,8 @@ async def revoke_certificate(request: Request, certificate_id: path_id("证明�
 @router.get("/console/late")
 async def late(request: Request, signed: Staff, session: SessionDep,
                cursor: Annotated[str | None, Query(max_length=200)] = None) -> Response:
-    return render(request, "late.html", page=await pages.late_organisations(session, cursor=cursor))
+    return render(request, "late.html", page=await pages.late_organisations(session, cursor=cursor),
+                  slow=await pages.slow_to_answer(session), answer_days=console_settings().console_applicant_answer_days)
 
 
 # --- the audit log ------------------------------------------------------------------------------------

@@ -146,7 +146,9 @@ async def test_resolve_a_report_and_verify_an_organisation(client, browser, staf
     org = (await client.get(f"{API}/staff/orgs/{pending.org_id}", headers=staff.headers)).json()
     assert org["status"] == "verified"
     r = await browser.post(f"/console/orgs/{pending.org_id}/suspend", data={"csrf_token": token})
-    assert r.status_code == 422  # a suspension needs a reason
+    assert r.status_code == 422 and "请填写原因" in r.text  # a suspension needs a reason
+    r = await browser.post(f"/console/reports/{rep.json()['id']}/resolve", data={"csrf_token": token})
+    assert r.status_code == 422 and "<html" in r.text and "必填" in r.text  # a page, not JSON
 
 
 async def test_logout_and_expiry(browser, staff, travel):
@@ -348,3 +350,18 @@ async def test_activity_counts_a_sign_up_in_its_week_and_district(client, factor
     column = after.columns.index("活动报名")
     diff = [a[column] - b[column] for a, b in zip(after.cells, before.cells, strict=True)]
     assert diff[-1] == 1 and sum(diff) == 1  # this week, the last row
+
+
+async def test_late_page_names_an_organisation_slow_to_answer_applicants(client, browser, staff, factory: Factory,
+                                                                          travel):
+    provider, project = await factory.published("housing_project", name=f"春城青居{unique('')}")
+    person = await factory.youth(profile=True)
+    r = await client.post(f"{API}/housing/projects/{project['id']}/applications",
+                          json={"unit_type_id": project["unit_types"][0]["id"]}, headers=person.headers)
+    assert r.status_code == 201, r.text
+    org = (await client.get(f"{API}/provider/org", headers=provider.headers)).json()["name"]
+    await console_login(browser, staff)
+    assert org not in (await browser.get("/console/late")).text
+    travel(now() + timedelta(days=15))
+    await console_login(browser, staff)
+    assert org in (await browser.get("/console/late")).text

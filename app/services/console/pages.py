@@ -119,3 +119,27 @@ async def late_organisations(session: AsyncSession, *, cursor: str | None) -> An
     from app.services import volunteer
 
     return await volunteer.late_organisations(session, cursor=cursor, limit=50)
+
+
+async def slow_to_answer(session: AsyncSession) -> list[dict[str, Any]]:
+    """Organisations with applications waiting for a first decision longer than
+    ``console_applicant_answer_days`` (housing today; counts only, computed on read)."""
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from app import clock
+    from app.services.console.settings import settings
+    from models.housing import ApplicationStatus, HousingApplication, HousingProject
+    from models.orgs import Organisation
+
+    before = clock.now() - timedelta(days=settings().console_applicant_answer_days)
+    stmt = (select(Organisation.id, Organisation.name, func.count().label("n"),
+                   func.min(HousingApplication.submitted_at).label("oldest"))
+            .select_from(HousingApplication)
+            .join(HousingProject, HousingProject.id == HousingApplication.project_id)
+            .join(Organisation, Organisation.id == HousingProject.org_id)
+            .where(HousingApplication.status == ApplicationStatus.submitted, HousingApplication.submitted_at < before)
+            .group_by(Organisation.id, Organisation.name).order_by(func.min(HousingApplication.submitted_at))
+            .limit(100))
+    return [{"service": "住房申请", **dict(r._mapping)} for r in (await session.execute(stmt)).all()]

@@ -13,6 +13,8 @@ class ConsoleSettings(ServiceSettings):
     console_cookie_secure: bool | None = None
     # Dashboards and exports show any cell counting 1 to this minus one people as "<N".
     console_min_cell: int = 10
+    # The late-organisations page lists organisations with applications undecided for longer than this.
+    console_applicant_answer_days: int = 14
 
 
 def settings() -> ConsoleSettings:
