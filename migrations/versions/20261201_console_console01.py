@@ -1,7 +1,7 @@
 """console: browser sessions of staff, their TOTP second factor, the console's switches
 
 Revision ID: console01
-Revises: trust01
+Revises: events02
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'console01'
-down_revision: str | Sequence[str] | None = 'trust01'
+down_revision: str | Sequence[str] | None = 'events02'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
