@@ -3,6 +3,7 @@
 from routers import (
     audit,
     auth,
+    console,
     counselling,
     events,
     housing,
@@ -29,4 +30,6 @@ ROUTERS = [
     openings.router,
     moderation.router,
     audit.router,
+    console.api,
+    console.router,
 ]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -388,3 +389,24 @@ def opening_body(*, opening_kind: str = "internship", deadline: datetime | None 
                     mentoring=True, funding_help=True, stages=["idea", "prototype"], sectors=["digital", "education"])
     data.update(over)
     return data
+# --- the staff console ----------------------------------------------------------------------------------
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a console page put in its forms."""
+    found = _CSRF.search(html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+async def console_login(client: Any, actor: Actor, *, follow: bool = True) -> Any:
+    """Log ``actor`` (with a password) in to the console on ``client`` (a client of its own: the session
+    is a cookie in that client's jar); returns the login answer."""
+    page = await client.get("/console/login")
+    r = await client.post("/console/login", data={"username": actor.username, "password": actor.password,
+                                                  "csrf_token": csrf_of(page.text)})
+    if follow and r.status_code == 303:
+        return await client.get(r.headers["location"])
+    return r

@@ -67,6 +67,10 @@ def OAPP(w: World) -> dict[str, Any]:
 
 OPENING_RESUME = {"resume": {"school": "云南大学", "major": "统计学", "phone": "13812345678"}}
 
+def STATS(w: World) -> dict[str, Any]:
+    return {"name": "youth"}
+
+
 # Self check-in and out: nobody is at the shift now; the other young person may not have signed up yet.
 NOT_THERE = ("VOLUNTEER_CHECK_IN_NOT_OPEN", "VOLUNTEER_NOT_SIGNED_UP", "VOLUNTEER_NOT_CHECKED_IN")
 
@@ -132,6 +136,9 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("POST", "/api/v1/provider/postings/{kind}/{posting_id}/submit"): ("housing", PROVIDER_OWN, None),
     ("POST", "/api/v1/provider/postings/{kind}/{posting_id}/close"): ("housing", PROVIDER_OWN, None),
     ("GET", "/api/v1/staff/audit-log"): ("platform", STAFF, None),
+    # staff console: the dashboards' JSON and CSV (its pages are in tests/authz/test_console_routes.py)
+    ("GET", "/api/v1/staff/stats/{name}"): ("platform", STAFF, None, STATS),
+    ("GET", "/api/v1/staff/stats/{name}.csv"): ("platform", STAFF, None, STATS),
     # housing
     ("GET", "/api/v1/housing/projects"): ("housing", ALL_OK, None),
     ("GET", "/api/v1/housing/projects/{project_id}"): ("housing", ALL_OK, None),

@@ -17,7 +17,7 @@ from app.deps import Principal
 from app.kit import ratelimit
 from app.schemas.auth import TokenOut
 from app.security import create_access_token
-from app.services import profile
+from app.services import audit, profile
 from app.services.auth import throttle
 from app.services.auth.errors import NoPassword, RefreshTokenLoggedOut, WrongPassword
 from app.wechat import get_wechat_client
@@ -67,6 +67,11 @@ async def username_taken(session: AsyncSession, username: str) -> bool:
 
 
 async def password_login(session: AsyncSession, *, username: str, password: str, ip: str) -> TokenOut:
+    return await _issue(session, await check_password(session, username=username, password=password, ip=ip))
+
+
+async def check_password(session: AsyncSession, *, username: str, password: str, ip: str) -> User:
+    """The account a password login names, under the login throttle (also the staff console's login)."""
     # Counted before the password is checked, on its own connection, before this session's first query.
     counted_user = await throttle.reserve(username, ip)
     user = await user_by_username(session, username)
@@ -74,7 +79,9 @@ async def password_login(session: AsyncSession, *, username: str, password: str,
     if not ok or user is None or user.role not in PASSWORD_ROLES:
         raise app_errors.BadCredentials()
     await throttle.succeeded(session, username, ip, counted_user=counted_user)
-    return await _issue(session, user)
+    if user.status != "active":
+        raise app_errors.AccountSuspended()
+    return user
 
 
 async def refresh(session: AsyncSession, *, refresh_token: str) -> TokenOut:
@@ -132,6 +139,42 @@ async def end_access_tokens(session: AsyncSession, user_id: int) -> None:
     """Every access token of the account issued before now stops working (logout, suspension, a new
     password): the principal statement compares the token's "ver" with the account's on each request."""
     await session.execute(update(User).where(User.id == user_id).values(token_version=User.token_version + 1))
+
+
+async def staff_suspend(session: AsyncSession, *, actor: Principal, user_id: int, reason: str) -> User:
+    """Staff suspend a young person's or provider's account (never staff): every token and console
+    session ends at once, the person's next request is refused with the reason's code."""
+    user = await session.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise app_errors.NotFound()
+    if user.role not in ("youth", "provider"):
+        raise app_errors.Forbidden("不能停用工作人员账号")
+    if user.status == "suspended":
+        return user  # a retry, or two staff members agreeing
+    user.status = "suspended"
+    user.suspended_reason = reason
+    user.updated_at = utcnow()
+    user.token_version += 1
+    await session.flush()
+    await audit.record(session, actor=actor, action="user.suspend", target_kind="user", target_id=user.id,
+                       reason=reason)
+    return user
+
+
+async def staff_reinstate(session: AsyncSession, *, actor: Principal, user_id: int, reason: str) -> User:
+    """Lift a suspension; tokens issued before it stay ended (the person logs in again)."""
+    user = await session.get(User, user_id, with_for_update=True)
+    if user is None or user.role not in ("youth", "provider"):
+        raise app_errors.NotFound()
+    if user.status == "active":
+        return user
+    user.status = "active"
+    user.suspended_reason = None
+    user.updated_at = utcnow()
+    await session.flush()
+    await audit.record(session, actor=actor, action="user.reinstate", target_kind="user", target_id=user.id,
+                       reason=reason)
+    return user
 
 
 async def _revoke_family(session: AsyncSession, family_id: str) -> None:
