@@ -101,6 +101,9 @@ async def test_a_lapsed_offer_shows_as_lapsed_before_the_sweeper_runs(client, tr
                if i["id"] == ids["application_id"])
     assert housing["status"] == "expired" and housing["needs_action"] is False
     assert housing["history"][-1]["status"] == "expired" and housing["history"][-1]["reason"]
+    # the event has ended without a check-in: a no-show, shown before the sweeper records it
+    ev = (await page(client, person, service="events"))["items"][0]
+    assert ev["status"] == "no_show" and ev["history"][-1]["status"] == "no_show" and ev["needs_action"] is False
 
 
 async def test_a_page_costs_the_same_statements_however_long_the_history(client):

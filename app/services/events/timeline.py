@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.config import get_settings
 from app.kit.dialect import greatest
 from app.schemas.timeline import NextStep, TimelineItem, TimelineStep
 from app.services import timeline
+from app.services.events.common import held_as_announced
+from app.services.events.settings import settings as event_settings
 from models.events import Event, EventRegistration
 
 R = EventRegistration
@@ -32,7 +33,7 @@ def _items(user_id: int, now: datetime) -> Any:
 
 async def _load(session: AsyncSession, ids: list[int], now: datetime) -> dict[int, TimelineItem]:
     rows = (await session.execute(select(R, Event).join(Event, Event.id == R.event_id).where(R.id.in_(ids)))).all()
-    opens_before = timedelta(minutes=get_settings().event_check_in_opens_minutes)
+    opens_before = timedelta(minutes=event_settings().event_check_in_opens_minutes)
     out = {}
     for r, ev in rows:
         first = "waitlisted" if r.promoted_at or r.status == "waitlisted" else "confirmed"
@@ -44,10 +45,17 @@ async def _load(session: AsyncSession, ids: list[int], now: datetime) -> dict[in
         if r.cancelled_at:
             history.append(TimelineStep(status=r.status, label=LABELS.get(r.status, r.status), at=r.cancelled_at,
                                         reason=ev.cancel_reason if r.status == "event_cancelled" else None))
+        status = r.status
+        if (status == "confirmed" and r.checked_in_at is None and ev.ends_at <= now and ev.cancelled_at is None
+                and held_as_announced(r, ev)):
+            # a no-show the sweeper has not recorded yet: shown as it will be stored, never written by a read
+            status = "no_show"
+        if status == "no_show":
+            history.append(TimelineStep(status=status, label=LABELS[status], at=ev.ends_at))
         due = (r.status == "confirmed" and r.checked_in_at is None and ev.ends_at > now and ev.cancelled_at is None)
         out[r.id] = TimelineItem(
-            service="events", kind="event_registration", id=r.id, title=ev.title, status=r.status,
-            status_label=LABELS.get(r.status, r.status), activity_at=max(s.at for s in history), needs_action=due,
+            service="events", kind="event_registration", id=r.id, title=ev.title, status=status,
+            status_label=LABELS.get(status, status), activity_at=max(s.at for s in history), needs_action=due,
             next_step=NextStep(label="到场出示入场码签到", opens_at=ev.starts_at - opens_before, by=ev.ends_at)
             if due else None,
             history=history, links={"registration_id": r.id, "event_id": ev.id})
