@@ -39,6 +39,20 @@ async def get_session() -> AsyncIterator[AsyncSession]:
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
+
+async def read_session(session: SessionDep) -> AsyncSession:
+    """The request's session for a route that only reads: on PostgreSQL its connection is in
+    autocommit, so the request's statements go without BEGIN and COMMIT (two round trips of a busy
+    read's few). Each statement still sees a consistent snapshot of its own, as in READ COMMITTED.
+    Declare it before any other dependency that uses the session (the principal), so that all of them
+    run on that connection. Never for a route that writes: nothing would be rolled back."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return session
+
+
+ReadSession = Annotated[AsyncSession, Depends(read_session)]
+
 STAFF_ROLES = frozenset({"moderator", "admin"})
 
 

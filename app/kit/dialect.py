@@ -54,3 +54,15 @@ def skip_locked(stmt: Select[Any], db: Any) -> Select[Any]:
     """``FOR UPDATE SKIP LOCKED`` on PostgreSQL: concurrent claimers take different rows. SQLAlchemy
     drops it silently on SQLite, where the transaction already holds the only write lock."""
     return stmt.with_for_update(skip_locked=True) if is_postgres(db) else stmt
+
+
+def one_of(db: Any, column: Any, name: str) -> Any:
+    """``column`` is one of the list bound as ``name``. On PostgreSQL ``= ANY(:name)``, one array
+    parameter: an expanding ``IN`` is re-rendered with one placeholder per value on every execution
+    (a notable share of a busy read's CPU) and is another statement per list length. SQLite has no
+    arrays: an expanding ``IN`` there. Build statements with it once per dialect."""
+    from sqlalchemy import ARRAY, any_, bindparam
+
+    if is_postgres(db):
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))

@@ -274,3 +274,27 @@ async def test_union_of_every_kind_is_one_statement_with_the_shared_columns():
         sub = postings.union(list(postings.REGISTRY.values()), lambda m: [m.id < 0])
         assert (await s.execute(select(func.count()).select_from(sub))).scalar_one() == 0
         assert {"kind", "title", *postings.UNION_COLUMNS} == set(sub.c.keys())
+
+
+def test_recent_keeps_values_for_their_seconds_and_at_most_so_many(monkeypatch):
+    from app.kit import cache
+
+    at = [0.0]
+    monkeypatch.setattr(cache, "_now", lambda: at[0])
+    seconds = [2.0]
+    recent: cache.Recent[str, int] = cache.Recent(lambda: seconds[0], max_entries=2)
+    recent.put("a", 1)
+    at[0] = 1.9
+    assert recent.get("a") == 1 and recent.get("b") is None
+    at[0] = 2.0
+    assert recent.get("a") is None
+    recent.put("a", 1)
+    recent.put("b", 2)
+    recent.put("c", 3)  # full: the oldest goes
+    assert (recent.get("a"), recent.get("b"), recent.get("c")) == (None, 2, 3)
+    at[0] = 10.0
+    recent.put("d", 4)  # the expired go first
+    assert recent.get("d") == 4 and recent.get("b") is None
+    seconds[0] = 0  # off: nothing is kept
+    recent.put("e", 5)
+    assert recent.get("e") is None
