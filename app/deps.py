@@ -46,9 +46,21 @@ async def read_session(session: SessionDep) -> AsyncSession:
     read's few). Each statement still sees a consistent snapshot of its own, as in READ COMMITTED.
     Declare it before any other dependency that uses the session (the principal), so that all of them
     run on that connection. Never for a route that writes: nothing would be rolled back."""
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    bind = session.sync_session.bind
+    if bind is not None and bind.dialect.name == "postgresql" and not session.in_transaction():
+        # Bound to the same pool with autocommit, the connection is still taken only when a statement
+        # needs one: an answer from a cache holds no connection, even in a rush.
+        session.sync_session.bind = _autocommit(bind)
     return session
+
+
+_autocommits: dict[Any, Any] = {}
+
+
+def _autocommit(engine: Any) -> Any:
+    if engine not in _autocommits:
+        _autocommits[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return _autocommits[engine]
 
 
 ReadSession = Annotated[AsyncSession, Depends(read_session)]
