@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     db_pool_timeout_seconds: float = 20.0
     db_connect_timeout_seconds: float = 3.0
     db_statement_timeout_ms: int = 10_000
+    # The bench only: count PostgreSQL round trips per process into files here (app.roundtrips).
+    bench_round_trips_dir: str | None = None
 
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     access_token_ttl_seconds: int = 900

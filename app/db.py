@@ -44,6 +44,10 @@ def make_engine(settings: Settings, url: str | None = None, **overrides: Any) ->
             },
         },
     }
+    if settings.bench_round_trips_dir:
+        from app import roundtrips
+
+        kwargs["connect_args"]["connection_class"] = roundtrips.connection_class(settings.bench_round_trips_dir)
     kwargs.update(overrides)
     if kwargs.get("poolclass") is not None:
         for key in ("pool_size", "max_overflow", "pool_timeout"):

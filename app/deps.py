@@ -39,6 +39,32 @@ async def get_session() -> AsyncIterator[AsyncSession]:
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
+
+async def read_session(session: SessionDep) -> AsyncSession:
+    """The request's session for a route that only reads: on PostgreSQL its connection is in
+    autocommit, so the request's statements go without BEGIN and COMMIT (two round trips of a busy
+    read's few). Each statement still sees a consistent snapshot of its own, as in READ COMMITTED.
+    Declare it before any other dependency that uses the session (the principal), so that all of them
+    run on that connection. Never for a route that writes: nothing would be rolled back."""
+    bind = session.sync_session.bind
+    if bind is not None and bind.dialect.name == "postgresql" and not session.in_transaction():
+        # Bound to the same pool with autocommit, the connection is still taken only when a statement
+        # needs one: an answer from a cache holds no connection, even in a rush.
+        session.sync_session.bind = _autocommit(bind)
+    return session
+
+
+_autocommits: dict[Any, Any] = {}
+
+
+def _autocommit(engine: Any) -> Any:
+    if engine not in _autocommits:
+        _autocommits[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return _autocommits[engine]
+
+
+ReadSession = Annotated[AsyncSession, Depends(read_session)]
+
 STAFF_ROLES = frozenset({"moderator", "admin"})
 
 

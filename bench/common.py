@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from app import roundtrips
 from app.config import normalise_database_url
 from bench import procs
 from bench.procs import BIN, ROOT, Proc
@@ -56,6 +58,20 @@ class Summary:
     max_ms: float
     statuses: Counter[int]
     cpu: float | None = None  # CPU seconds of the server (API or ceiling) and PostgreSQL for these requests
+    cpu_api: float | None = None  # ... of which the server's own processes (the API's workers, or the ceiling's)
+    cpu_pg: float | None = None  # ... the PostgreSQL backends of the bench's database and the cluster's writers
+    cpu_redis: float | None = None  # ... redis-server (shared by the machine: others' commands count too)
+    round_trips: int | None = None  # PostgreSQL round trips the server's processes made (app.roundtrips)
+    redis_calls: int | None = None  # Redis commands the whole server ran (INFO commandstats)
+    others_before: float | None = None  # share of the machine's CPU other processes used in the second before
+    others_during: float | None = None  # ... and during the run
+    noisy: bool = False
+
+    def per_request_ms(self, cpu: float | None) -> float | None:
+        return cpu * 1000 / self.requests if cpu is not None and self.requests else None
+
+    def per_request(self, n: int | None) -> float | None:
+        return n / self.requests if n is not None and self.requests else None
 
     @property
     def cpu_ms_per_request(self) -> float | None:
@@ -131,6 +147,8 @@ class Bench:
         self._seq = itertools.count(1)
         self._people = itertools.count(0)
         self._pg_stopped_by_us = False
+        # Where the API's and the ceiling's processes count their PostgreSQL round trips.
+        self.rt_dirs = {"api": str(self.work / "rt-api"), "ceiling": str(self.work / "rt-ceiling")}
 
     # --- set-up and tear-down ----------------------------------------------------------------------
 
@@ -144,6 +162,9 @@ class Bench:
             # login bucket (a real front proxy hands each person's own address on).
             "YOUTH_RATE_LIMITS": json.dumps({"wechat_login": "1000000/60"}),
             "PYTHONUNBUFFERED": "1",
+            # This checkout's code, whatever the virtualenv's editable install points at (worktrees
+            # sharing one .venv would otherwise serve another checkout's app through `youth serve`).
+            "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
         })
         # As production runs several workers: shared counters (rate limits, the token cache) in Redis,
         # when this machine has one (the database stands in otherwise).
@@ -197,14 +218,15 @@ class Bench:
         ceiling = self.start("ceiling", [
             str(BIN / "uvicorn"), "bench.ceiling:app", "--host", "127.0.0.1", "--port", str(self.ceiling_port),
             "--workers", str(self.workers), "--no-access-log", "--log-level", "warning",
-        ], BENCH_CEILING_DSN=self.dsn)
+        ], BENCH_CEILING_DSN=self.dsn, BENCH_CEILING_ROUND_TRIPS_DIR=self.rt_dirs["ceiling"])
         await asyncio.to_thread(procs.wait_http, f"http://127.0.0.1:{self.ceiling_port}/healthz", ceiling)
 
     async def start_api(self) -> None:
         """The API as production runs it: ``youth serve`` with several uvicorn workers, migrations done."""
         self.api_port = procs.free_port()
         self.api = self.start("api", [str(BIN / "youth"), "serve", "--host", "127.0.0.1", "--port",
-                                      str(self.api_port), "--workers", str(self.workers), "--no-migrate"])
+                                      str(self.api_port), "--workers", str(self.workers), "--no-migrate"],
+                              YOUTH_BENCH_ROUND_TRIPS_DIR=self.rt_dirs["api"])
         await asyncio.to_thread(procs.wait_http, f"{self.api_url}/readyz", self.api, 90)
         # /readyz answers once one worker is up: wait for all of them before measuring anything.
         deadline = time.monotonic() + 60
@@ -267,42 +289,102 @@ class Bench:
         self.checks.append(Check(scenario, name, ok, detail))
         return bool(ok)
 
-    def cpu_snapshot(self) -> dict[str, float]:
-        """CPU seconds used so far by the API, the ceiling, the stand-in and PostgreSQL (the whole
-        cluster: other users of the same server count too)."""
-        snap: dict[str, float] = {}
+    def cpu_snapshot(self) -> dict[str, Any]:
+        """CPU seconds used so far by each of our processes and by the whole machine, and the round
+        trips counted so far by the API's and the ceiling's processes."""
+        snap: dict[str, Any] = {}
         for proc in self.procs:
             if proc.alive():
                 snap[proc.name] = procs.cpu_seconds(proc.pid, reaped=True) + sum(
                     procs.cpu_seconds(p) for p in procs.descendants(proc.pid))
-        # The postmaster (the one whose parent is not a postgres process) also holds its exited backends' CPU.
-        pg = procs.postgres_pids()
-        snap["postgres"] = sum(procs.cpu_seconds(p, reaped=procs.parent_pid(p) not in pg) for p in pg)
+        # PostgreSQL: per process, so that a delta counts only the backends of this bench's database
+        # (other databases of a shared cluster are other people's work) and the cluster's own writers
+        # (WAL writer, checkpointer, background writer: our commits are most of their work).
+        ours: dict[int, float] = {}
+        cluster = 0.0
+        titles = procs.postgres_processes()
+        for pid, title in titles.items():
+            own = procs.cpu_seconds(pid)
+            # The postmaster also holds its exited backends' CPU (any database's).
+            cluster += procs.cpu_seconds(pid, reaped=procs.parent_pid(pid) not in titles)
+            client = "(" in title and ")" in title  # a client backend names its peer address
+            if (f" {self.db_name} " in title) or (not client and title.startswith("postgres:")):
+                ours[pid] = own
+        snap["pg_procs"] = ours
+        snap["postgres_cluster"] = cluster
+        redis = procs.pid_of("redis-server")
+        snap["redis"] = procs.cpu_seconds(redis) if redis else 0.0
+        snap["redis_calls"] = _redis_calls()
         me = os.times()
         snap["bench"] = me.user + me.system
         snap["machine"] = procs.machine_busy_seconds()
+        snap["round_trips"] = {k: sum(roundtrips.read_counts(d).values()) for k, d in self.rt_dirs.items()}
         return snap
 
     async def measure(self, name: str, spec: dict[str, Any], server: str = "api"
                       ) -> tuple[Summary, dict[str, Any], str]:
         """Run the load generator and account the CPU the server side spent on it: the summary
-        (with ``cpu`` set: ``server`` + PostgreSQL + the stand-in), the raw results, and a breakdown."""
+        (with ``cpu`` set: ``server`` + PostgreSQL + the stand-in, and the split by process), the raw
+        results, and a breakdown. Also how busy the machine was with other work just before and during."""
+        ncpu = os.cpu_count() or 1
+        # One second of the machine just before: someone else's work lowers every figure that follows.
+        pre, t_pre = self.cpu_snapshot(), time.monotonic()
+        await asyncio.sleep(1.0)
         before = self.cpu_snapshot()
-        out = await self.load(name, spec)
+        pre_wall = (time.monotonic() - t_pre) * ncpu
+        others_before = max(0.0, (before["machine"] - pre["machine"]) - self._ours(pre, before)) / pre_wall
+        # Backends past the pool's steady size close when they are given back: sample them while the
+        # load runs, so that one which exits keeps the CPU it had a moment before.
+        seen: dict[int, float] = {}
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.wait(0.2):
+                for pid, title in procs.postgres_processes().items():
+                    if f" {self.db_name} " in title:
+                        seen[pid] = max(seen.get(pid, 0.0), procs.cpu_seconds(pid))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        try:
+            out = await self.load(name, spec)
+        finally:
+            stop.set()
+            sampler.join()
         after = self.cpu_snapshot()
-        used = {k: after[k] - before.get(k, 0.0) for k in after}
+        used = {k: after[k] - before.get(k, 0.0) for k in after if isinstance(after[k], float)}
+        final = {**seen, **after["pg_procs"]}
+        used["postgres"] = sum(c - before["pg_procs"].get(p, 0.0) for p, c in final.items())
+        after["pg_procs"] = final
+        gone = [p for p in before["pg_procs"] if p not in final]
         summary = summarize(out)
-        summary.cpu = sum(used.get(k, 0.0) for k in (server, "postgres", "standin"))
-        parts = [f"{k} {used[k]:.1f}" for k in (server, "postgres", "standin") if used.get(k, 0) >= 0.05]
+        summary.cpu = sum(used.get(k, 0.0) for k in (server, "postgres", "standin", "redis"))
+        summary.cpu_api = used.get(server, 0.0)
+        summary.cpu_pg = used["postgres"]
+        summary.cpu_redis = used.get("redis", 0.0)
+        rt = after["round_trips"].get(server)
+        summary.round_trips = None if rt is None else rt - before["round_trips"].get(server, 0)
+        calls_before, calls_after = before["redis_calls"], after["redis_calls"]
+        summary.redis_calls = (calls_after - calls_before if calls_before is not None and calls_after is not None
+                               else None)
+        parts = [f"{k} {used[k]:.1f}" for k in (server, "postgres", "standin", "redis") if used.get(k, 0) >= 0.05]
         load = out.get("cpu", 0.0)
         parts.append(f"load generator {load:.1f}")
-        ours = sum(used.get(k, 0.0) for k in ("api", "ceiling", "standin", "postgres", "bench")) + load
-        other = used.get("machine", 0.0) - ours
-        wall = out.get("elapsed", 0.0) * (os.cpu_count() or 1)
-        if other > 0.05 * wall:
-            # Someone else's work on the machine (PostgreSQL's share of it is in "postgres" already).
-            parts.append(f"other processes {other:.1f} of {wall:.0f} available")
+        if gone:
+            parts.append(f"{len(gone)} of our PostgreSQL backends exited unseen (their CPU is not counted)")
+        ours = self._ours(before, after) + load
+        wall = out.get("elapsed", 0.0) * ncpu
+        other = max(0.0, used.get("machine", 0.0) - ours)
+        summary.others_before = others_before
+        summary.others_during = other / wall if wall else None
+        summary.noisy = others_before > NOISY or (summary.others_during or 0.0) > NOISY
         return summary, out, "CPU s: " + ", ".join(parts)
+
+    def _ours(self, a: dict[str, Any], b: dict[str, Any]) -> float:
+        """CPU seconds our own processes used between two snapshots (the load generator aside)."""
+        total = sum(b[k] - a.get(k, 0.0) for k in ("api", "ceiling", "standin", "redis", "bench") if k in b)
+        total += sum(c - a["pg_procs"].get(p, 0.0) for p, c in b["pg_procs"].items())
+        return total
 
     def target(self, name: str, ok: bool | None, detail: str = "") -> None:
         self.targets.append(Check("target", name, ok, detail))
@@ -465,6 +547,23 @@ def ensure_pg_running() -> None:
         time.sleep(1)
     print("bench: PostgreSQL is NOT running; start it with "
           "`pg_ctlcluster --skip-systemctl-redirect <version> main start`", file=sys.stderr)
+
+
+NOISY = 0.10  # a run during which other processes took more than this share of the CPU is marked noisy
+
+
+def _redis_calls() -> int | None:
+    """Commands the local Redis has run since it started (all clients: it is the machine's Redis)."""
+    if not _redis_reachable():
+        return None
+    import redis
+
+    try:
+        stats = redis.Redis(host="127.0.0.1", port=6379, socket_timeout=1).info("commandstats")
+    except redis.RedisError:
+        return None
+    # INFO itself is not a request's work; it is counted once per snapshot, so leave it out.
+    return sum(int(v["calls"]) for k, v in stats.items() if k != "cmdstat_info")
 
 
 def _redis_reachable(host: str = "127.0.0.1", port: int = 6379) -> bool:

@@ -262,3 +262,24 @@ def kill_loadgens() -> None:
     for run in list(_RUNNING):
         run.kill()
     _RUNNING.clear()
+
+
+def postgres_processes() -> dict[int, str]:
+    """Every PostgreSQL process of the local cluster with its process title (which names the database
+    of a client backend: ``postgres: 15/main: user dbname 127.0.0.1(port) idle``)."""
+    out = {}
+    for pid in postgres_pids():
+        out[pid] = cmdline(pid)
+    return out
+
+
+def pid_of(comm: str) -> int | None:
+    """The first process whose command name is ``comm`` (e.g. ``redis-server``)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == comm:
+                    return int(entry.name)
+            except OSError:
+                continue
+    return None

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench import procs
-from bench.common import Bench, Row, copy_rows, percentile, summarize
+from bench.common import Bench, Row, Summary, copy_rows, percentile, summarize
 from bench.scenarios import body_of, ceiling, codes_5xx, sellout_seconds
 
 # --- data -----------------------------------------------------------------------------------------
@@ -212,7 +212,7 @@ async def check_signups(b: Bench, scenario: str, event_id: int, quotas: dict[str
 
 async def flash_signup(b: Bench, *, people_n: int = 2000, requests_n: int = 5000, connections: int | None = None,
                        places: int = 200, name: str = "flash", scenario: str = "1. flash sign-up",
-                       targets: bool = True) -> None:
+                       targets: bool = True) -> Summary:
     connections = connections or b.rush_connections
     half = places // 2
     people = await b.make_youth(people_n, prefix=name,
@@ -242,21 +242,26 @@ async def flash_signup(b: Bench, *, people_n: int = 2000, requests_n: int = 5000
             s.status_text())
     await check_signups(b, scenario, event_id, quotas, {"male": half, "female": places - half}, reqs, out)
     if not targets:
-        return
+        return s
     violations = [c for c in b.checks if c.scenario == scenario and c.ok is False]
     b.target(f"flash sign-up ≥ 50 % of the ceiling's throughput ({s.rps:.0f} vs {ceiling_s.rps:.0f} req/s)",
              s.rps >= 0.5 * ceiling_s.rps, f"{s.rps / ceiling_s.rps:.0%}" if ceiling_s.rps else "")
     b.target("flash sign-up: zero invariant violations", not violations,
              f"{len(violations)} failed checks" if violations else "")
-    b.target("flash sign-up: the 200 places gone in under a second",
-             sellout is not None and sellout < 1.0, f"{sellout * 1000:.0f} ms" if sellout is not None else "never")
+    b.target("flash sign-up: the 200 places gone in under 0.5 s",
+             sellout is not None and sellout < 0.5, f"{sellout * 1000:.0f} ms" if sellout is not None else "never")
+    b.target(f"flash sign-up: p99 ≤ 1 s at {connections} connections", s.p99_ms <= 1000, f"{s.p99_ms:.0f} ms")
+    return s
 
 
 async def crowd_signup(b: Bench) -> None:
     """The same rush from 1,000 phones at once: more than the pools hold, so requests queue for a
     connection. The promise is the same answers and invariants, with no 503 (the queue holds 20 s)."""
-    await flash_signup(b, connections=1000, name="crowd", scenario="1b. flash sign-up, 1,000 connections",
-                       targets=False)
+    s = await flash_signup(b, connections=1000, name="crowd", scenario="1b. flash sign-up, 1,000 connections",
+                           targets=False)
+    b.target("flash sign-up from 1,000 connections: no request timed out or dropped, p99 ≤ 3 s",
+             s.transport_errors == 0 and s.p99_ms <= 3000, f"{s.transport_errors} timed out or dropped, "
+             f"p99 {s.p99_ms:.0f} ms")
 
 
 def _wire(reqs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -402,6 +407,8 @@ async def counselling_rush(b: Bench, *, people_n: int = 500, slots_n: int = 20, 
     others = Counter(f"{r[3]} {body_of(r).get('code')}" for r in out["results"] if r[3] != 201)
     b.check(scenario, "every loser answered 409 COUNSELLING_SLOT_TAKEN (no 5xx)",
             set(others) <= {"409 COUNSELLING_SLOT_TAKEN"}, ", ".join(f"{k}×{n}" for k, n in others.items()))
+    b.target(f"counselling rush ≥ 50 % of the ceiling ({s.rps:.0f} vs {ceiling_s.rps:.0f} req/s)",
+             s.rps >= 0.5 * ceiling_s.rps, f"{s.rps / ceiling_s.rps:.0%}" if ceiling_s.rps else "")
 
 
 # --- 3. housing search -------------------------------------------------------------------------------------
@@ -594,13 +601,24 @@ async def housing_search(b: Bench, *, projects_n: int = 20_000, connections: int
         reqs.append(req)
     kinds = Counter(k.split("+")[0] for k, _ in mix)
 
-    ceiling_s, _ = await ceiling(b, "housing", [(f"h{i}", i) for i in range(len(reqs))],
-                                 {f"h{i}": 1 for i in range(len(reqs))}, connections=connections)
+    # The search's own ceiling: the same statements on bare asyncpg, the same JSON (bench/ceiling.py).
+    # First the same pages 1 once, to check that it is the same work: every body equal to the API's.
+    ceiling_reqs = [dict(r, p=r["p"].replace("/api/v1/housing/projects", "/housing/projects")) for r in reqs]
+    same = await b.load("housing-ceiling-pages", b.spec(
+        [dict(r, p=r["p"].replace("/api/v1/housing/projects", "/housing/projects")) for r in first],
+        connections=16, keep_body=True, body_limit=1 << 20, port=b.ceiling_port))
+    differ = [q[0] for q, r, c in zip(queries, pre["results"], same["results"], strict=True)
+              if r[3] != 200 or c[3] != 200 or json.loads(r[4]) != json.loads(c[4])]
+    b.check(scenario, "the ceiling answers every page 1 with the API's JSON", not differ,
+            f"{len(differ)} of {len(first)} differ ({', '.join(sorted(set(differ)))})" if differ
+            else f"{len(first)} pages")
+    ceiling_s, _, ceiling_cpu = await b.measure("ceiling-housing", b.spec(
+        ceiling_reqs, connections=connections, duration=seconds, port=b.ceiling_port), "ceiling")
     s, _, cpu = await b.measure("housing", b.spec(reqs, connections=connections, duration=seconds))
     b.rows.append(Row(f"{scenario}: {connections} clients, no think time", s, ceiling_s, [
         f"{projects_n} projects; {len(mix)} distinct searches ("
         + ", ".join(f"{k} {n}" for k, n in kinds.most_common()) + f"; {sum('+page' in k for k, _ in mix)} "
-        "next pages), a third logged in", s.status_text(), cpu,
+        "next pages), a third logged in", s.status_text(), cpu, f"ceiling {ceiling_cpu}",
     ]))
     b.check(scenario, "every search answered 200", set(s.statuses) == {200}, s.status_text())
     # The same clients at half that throughput (open loop): the latency of a server that keeps up.
@@ -616,11 +634,10 @@ async def housing_search(b: Bench, *, projects_n: int = 20_000, connections: int
             for k, v in sorted(by_kind.items())), cpu2]))
     b.check(scenario, "every paced search answered 200", set(s2.statuses) == {200}, s2.status_text())
     # Closed loop: each client sends again the moment it is answered, so the mean latency is
-    # clients / throughput (Little's law) and this p99 measures the queue more than the search.
-    b.target(f"housing search p99 ≤ 50 ms with {connections} clients and no think time",
-             s.p99_ms <= 50, f"{s.p99_ms:.0f} ms at {s.rps:.0f} req/s; the mean alone is {connections} clients / "
-             f"throughput = {connections / s.rps * 1000:.0f} ms here, ≤ 50 ms needs ≥ {connections / 0.05:.0f} req/s"
-             if s.rps else f"{s.p99_ms:.0f} ms")
+    # clients / throughput (Little's law) and its p99 measures the queue more than the search; the
+    # paced run below it is the latency target.
+    b.target(f"housing search ≥ 50 % of its ceiling ({s.rps:.0f} vs {ceiling_s.rps:.0f} req/s)",
+             s.rps >= 0.5 * ceiling_s.rps, f"{s.rps / ceiling_s.rps:.0%}" if ceiling_s.rps else "")
     b.target(f"housing search p99 ≤ 50 ms at {rate:.0f} req/s (half the saturated throughput)",
              s2.p99_ms <= 50, f"{s2.p99_ms:.0f} ms")
 

@@ -3,10 +3,10 @@
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, status
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from app.config import KUNMING_DISTRICTS
-from app.deps import OptionalUser, Principal, SessionDep, StaffUser, YouthUser, provider_of
+from app.deps import OptionalUser, Principal, ReadSession, SessionDep, StaffUser, YouthUser, provider_of
 from app.idempotency import IdempotencyDep
 from app.kit import csv
 from app.kit.pagination import MAX_LIMIT, Page
@@ -52,7 +52,7 @@ Fen = Annotated[int | None, Query(ge=0, le=10_000_000, description="fen (1/100 y
 @router.get("/api/v1/housing/projects", response_model=Page[ProjectCard],
             summary="Search published housing projects (by district, rent, layout, keyword, distance)")
 async def search_projects(
-    session: SessionDep,
+    session: ReadSession,
     viewer: OptionalUser,
     district: Annotated[list[District] | None, Query(max_length=len(KUNMING_DISTRICTS))] = None,
     rent_min: Fen = None,
@@ -66,10 +66,12 @@ async def search_projects(
         None, description="default: distance when near is given, else newest"),
     cursor: Cursor = None,
     limit: Limit = 20,
-) -> Page[ProjectCard]:
-    return await housing.search(session, viewer=viewer, districts=district or (), rent_min=rent_min,
-                                rent_max=rent_max, layouts=layout or (), q=q, near=near, radius_km=radius_km,
-                                available_only=available_only, sort=sort, cursor=cursor, limit=limit)
+) -> Response:
+    # Already the Page[ProjectCard] JSON (validated in the service): no second validation here.
+    return Response(await housing.search(session, viewer=viewer, districts=district or (), rent_min=rent_min,
+                                         rent_max=rent_max, layouts=layout or (), q=q, near=near,
+                                         radius_km=radius_km, available_only=available_only, sort=sort,
+                                         cursor=cursor, limit=limit), media_type="application/json")
 
 
 @router.get("/api/v1/housing/projects/{project_id}", response_model=ProjectDetail)

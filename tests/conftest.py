@@ -49,6 +49,8 @@ os.environ["YOUTH_RATE_LIMITS"] = json.dumps(dict.fromkeys(
      "password_change", "report", "subscriptions"), "1000000/60"))
 os.environ["YOUTH_DATABASE_URL"] = DB_URL
 os.environ.pop("YOUTH_REDIS_URL", None)
+# Searches in tests must see what the test just changed: the first-page cache is tested on its own.
+os.environ["YOUTH_HOUSING_SEARCH_CACHE_SECONDS"] = "0"
 
 from app.config import DEV_WECHAT_APPID, DEV_WECHAT_SECRET  # noqa: E402
 from app.wechat.standin import StandinServer  # noqa: E402

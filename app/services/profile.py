@@ -26,9 +26,13 @@ async def get_user(session: AsyncSession, actor: Principal) -> User:
     return user
 
 
-async def public_me(session: AsyncSession, user: User) -> MePublic:
+async def public_me(session: AsyncSession, user: User, *, new: bool = False) -> MePublic:
+    """What a person sees of their own account; ``new``: the account was made in this transaction
+    (nothing can be pending for it, so nothing is looked up)."""
     member = claim = None
-    if user.role == "provider":
+    if new:
+        pass  # a new account has no membership and no claim
+    elif user.role == "provider":
         member = (await session.execute(select(OrgMember).where(OrgMember.user_id == user.id))).scalar_one_or_none()
     elif user.role == "youth":
         claim = (await session.execute(select(IdentityClaim.status).where(

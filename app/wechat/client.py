@@ -8,12 +8,22 @@ log API names and errcodes only, never URLs, bodies or tokens.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 import httpx
+
+# httpcore asks for sniffio on every request (to tell asyncio from trio); anyio no longer brings it,
+# and a failed import is not remembered, so each WeChat call searched the whole sys.path for it
+# (about a third of a login's CPU in the client). Remember the failure once; an installed sniffio
+# is used as before.
+try:
+    import sniffio  # noqa: F401
+except ImportError:
+    sys.modules.setdefault("sniffio", None)  # type: ignore[assignment]
 
 from app import errors
 from app.config import Settings

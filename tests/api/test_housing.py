@@ -1006,3 +1006,53 @@ async def test_the_offer_expiry_is_a_documented_setting(client, factory, monkeyp
     seen = await mine(client, person, app["id"])
     answer_by = datetime.fromisoformat(seen["offer_expires_at"]) - datetime.fromisoformat(seen["offered_at"])
     assert answer_by == timedelta(hours=24) and "24 小时" in seen["history"][-1]["reason"]
+
+
+async def test_an_anonymous_first_page_is_kept_a_moment_and_nothing_personal_is(client, factory, monkeypatch):
+    from app.kit import cache
+    from app.services.housing.search import FIRST_PAGES
+    from app.services.housing.settings import housing_settings
+
+    monkeypatch.setattr(housing_settings(), "housing_search_cache_seconds", 2.0)
+    at = [1000.0]
+    monkeypatch.setattr(cache, "_now", lambda: at[0])
+    FIRST_PAGES.clear()
+    tag = unique("c")
+    provider, first = await factory.published(PROJECT, name=f"缓存公寓{tag}-1")
+    person = (await bulk_youth(1))[0]
+    assert [p["id"] for p in (await search(client, q=tag, limit=1))["items"]] == [first["id"]]
+    _, second = await factory.published(PROJECT, provider, name=f"缓存公寓{tag}-2")
+    # Within the two seconds the same anonymous first page is the kept one...
+    at[0] += 1.5
+    kept = await search(client, q=tag, limit=1)
+    assert [p["id"] for p in kept["items"]] == [first["id"]]
+    # ...but a logged-in person, another page size, and the next page all read afresh.
+    mine = await client.get(f"{API}/housing/projects", params={"q": tag, "limit": 1}, headers=person.headers)
+    assert [p["id"] for p in mine.json()["items"]] == [second["id"]] and mine.json()["items"][0]["favourited"] is False
+    assert [p["id"] for p in (await search(client, q=tag, limit=2))["items"]] == [second["id"], first["id"]]
+    assert kept["next_cursor"] is None
+    at[0] += 1.0
+    assert [p["id"] for p in (await search(client, q=tag, limit=1))["items"]] == [second["id"]]
+    FIRST_PAGES.clear()
+
+
+async def test_a_search_page_is_exactly_the_documented_card(client, factory):
+    from app.kit.pagination import Page
+    from app.schemas.housing import ProjectCard
+
+    tag = unique("j")
+    provider = await factory.provider("housing_operator")
+    for i in range(3):
+        await factory.published(PROJECT, provider, name=f"卡片公寓{tag}-{i}",
+                                unit_types=[unit("studio"), unit("two_rooms", 220000)])
+    person = (await bulk_youth(1))[0]
+    for headers in ({}, person.headers):
+        r = await client.get(f"{API}/housing/projects", params={"q": tag, "near": "25.04,102.71", "radius_km": 50},
+                             headers=headers)
+        assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+        body = r.json()
+        # Built as plain rows, checked against the schema: the same JSON a Page[ProjectCard] gives.
+        assert Page[ProjectCard].model_validate(body).model_dump(mode="json") == body
+        assert len(body["items"]) == 3 and all(len(c["unit_types"]) == 2 for c in body["items"])
+        assert {c["favourited"] for c in body["items"]} == ({None} if not headers else {False})
+        assert all(c["distance_km"] is not None and c["org_name"] for c in body["items"])

@@ -286,3 +286,27 @@ async def test_greatest_is_the_largest_on_both_databases_and_keeps_utc_datetimes
         assert (await s.execute(select(greatest(a, b)))).scalar_one() == late
         assert (await s.execute(select(greatest(b, a)))).scalar_one() == late
         assert (await s.execute(select(greatest(sa.literal(3), sa.literal(7), sa.literal(5))))).scalar_one() == 7
+
+
+def test_recent_keeps_values_for_their_seconds_and_at_most_so_many(monkeypatch):
+    from app.kit import cache
+
+    at = [0.0]
+    monkeypatch.setattr(cache, "_now", lambda: at[0])
+    seconds = [2.0]
+    recent: cache.Recent[str, int] = cache.Recent(lambda: seconds[0], max_entries=2)
+    recent.put("a", 1)
+    at[0] = 1.9
+    assert recent.get("a") == 1 and recent.get("b") is None
+    at[0] = 2.0
+    assert recent.get("a") is None
+    recent.put("a", 1)
+    recent.put("b", 2)
+    recent.put("c", 3)  # full: the oldest goes
+    assert (recent.get("a"), recent.get("b"), recent.get("c")) == (None, 2, 3)
+    at[0] = 10.0
+    recent.put("d", 4)  # the expired go first
+    assert recent.get("d") == 4 and recent.get("b") is None
+    seconds[0] = 0  # off: nothing is kept
+    recent.put("e", 5)
+    assert recent.get("e") is None

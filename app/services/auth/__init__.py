@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import crypto
@@ -15,6 +14,7 @@ from app import errors as app_errors  # the package's own errors module is .erro
 from app.config import get_settings
 from app.deps import Principal
 from app.kit import ratelimit
+from app.kit.dialect import insert_for
 from app.schemas.auth import TokenOut
 from app.security import create_access_token
 from app.services import audit, profile
@@ -37,18 +37,17 @@ ratelimit.bucket("password_change", "5/900", description="修改密码，每人"
 
 async def wechat_login(session: AsyncSession, *, code: str) -> TokenOut:
     wx = await get_wechat_client().code2session(code)
-    user = await _user_by_openid(session, wx.openid)
-    if user is None:
-        try:
-            async with session.begin_nested():
-                user = User(role="youth", openid=wx.openid, unionid=wx.unionid)
-                session.add(user)
-        except IntegrityError:
-            # The same person's first login raced with itself on another connection.
-            user = await _user_by_openid(session, wx.openid)
-            if user is None:
-                raise app_errors.Conflict()
-    return await _issue(session, user)
+    now = utcnow()
+    # Find or make the account and stamp the login in one statement: a person's first login racing
+    # with itself on another connection meets the unique openid and takes the other's row.
+    insert = insert_for(session)
+    stmt = (insert(User).values(role="youth", openid=wx.openid, unionid=wx.unionid, created_at=now, updated_at=now,
+                                last_login_at=now)
+            .on_conflict_do_update(index_elements=[User.openid], set_={"last_login_at": now})
+            .returning(User))
+    user = (await session.execute(stmt, execution_options={"populate_existing": True})).scalar_one()
+    # Made by this very statement: nobody can have claimed anything for it yet.
+    return await _issue(session, user, now=now, new=user.created_at == now)
 
 
 async def _user_by_openid(session: AsyncSession, openid: str) -> User | None:
@@ -185,12 +184,14 @@ async def _revoke_family(session: AsyncSession, family_id: str) -> None:
     )
 
 
-async def _issue(session: AsyncSession, user: User, *, family_id: str | None = None) -> TokenOut:
+async def _issue(session: AsyncSession, user: User, *, family_id: str | None = None,
+                 now: datetime | None = None, new: bool = False) -> TokenOut:
     if user.status != "active":
         raise app_errors.AccountSuspended()
     settings = get_settings()
-    now = utcnow()
-    user.last_login_at = now
+    now = now or utcnow()
+    if user.last_login_at != now:  # a WeChat login stamped it already
+        user.last_login_at = now
     raw = crypto.new_token()
     session.add(
         RefreshToken(
@@ -203,7 +204,7 @@ async def _issue(session: AsyncSession, user: User, *, family_id: str | None = N
     await session.flush()
     access, ttl = create_access_token(user_id=user.id, role=user.role, version=user.token_version)
     return TokenOut(access_token=access, refresh_token=raw, expires_in=ttl,
-                    user=await profile.public_me(session, user))
+                    user=await profile.public_me(session, user, new=new))
 
 
 def check_new_password(password: str, *, username: str | None, field: str = "password") -> None:

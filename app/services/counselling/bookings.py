@@ -101,7 +101,10 @@ async def _bookable_slot(session: AsyncSession, slot_id: int, mode: str, now: da
 
 async def _lock_person(session: AsyncSession, user_id: int, now: datetime) -> Any:
     """The person and their counselling restriction, with their booking changes queued behind each
-    other (FOR NO KEY UPDATE of the user row: it does not block rows elsewhere that merely reference it)."""
+    other (FOR NO KEY UPDATE of the user row: it does not block rows elsewhere that merely reference it).
+    The upcoming bookings are not joined in here to save a round trip: a statement that waited for the
+    lock sees the locked row afresh but joined rows as of its own start (READ COMMITTED), so it would
+    miss the booking the lock's previous holder just made. ``_check_personal_limits`` reads them after."""
     R = Restriction
     return (await session.execute(
         select(User.birth_date, User.real_name, User.id_number_hash, R.until, R.reason)

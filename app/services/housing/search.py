@@ -13,21 +13,25 @@ exact haversine, computed in Python.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, or_, select
+from pydantic import TypeAdapter
+from sqlalchemy import Text, and_, bindparam, cast, exists, func, null, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock, errors
 from app.db import padded
 from app.deps import Principal
-from app.kit.dialect import insert_for
+from app.kit.cache import Recent
+from app.kit.dialect import dialect_of, insert_for, one_of
 from app.kit.pagination import Key, Page, keyset
 from app.kit.time import local_day
 from app.schemas.housing import (
+    LAYOUT_LABELS,
     STATUS_LABELS,
     EligibilityCheck,
     FavouriteState,
@@ -46,13 +50,12 @@ from app.services.housing.common import (
     lottery_of,
     real_name_verified,
     shown_status,
-    unit_public,
-    unit_types_of,
     unmet_rules,
 )
+from app.services.housing.settings import housing_settings
 from models.accounts import User
 from models.base import utcnow
-from models.housing import HousingFavourite, HousingProject
+from models.housing import HousingFavourite, HousingProject, HousingUnitType
 from models.orgs import Organisation
 
 SORTS = ("newest", "rent", "rent_desc", "distance")
@@ -74,13 +77,25 @@ async def search(
     rent_min: int | None = None, rent_max: int | None = None, layouts: Sequence[str] = (), q: str | None = None,
     near: str | None = None, radius_km: float = 5.0, available_only: bool = False, sort: str | None = None,
     cursor: str | None = None, limit: int = 20,
-) -> Page[ProjectCard]:
+) -> bytes:
+    """A page of ``Page[ProjectCard]``, as its JSON (validated against the schema, serialised in one pass).
+
+    The first page of an anonymous search is the same for everyone who asks: it is kept for
+    ``YOUTH_HOUSING_SEARCH_CACHE_SECONDS`` per process (see ``FIRST_PAGES``). A logged-in person's page
+    (favourites) and every further page (cursors) are always read afresh."""
     origin = parse_near(near) if near else None
     sort = sort or ("distance" if origin else "newest")
     if sort == "distance" and origin is None:
         raise errors.ValidationFailed(fields={"near": "按距离排序需要提供位置"})
     if rent_min is not None and rent_max is not None and rent_min > rent_max:
         raise errors.ValidationFailed(fields={"rent_min": "最低租金不能高于最高租金"})
+    cache_key = None
+    if viewer is None and not cursor:
+        cache_key = (tuple(sorted(set(districts))), rent_min, rent_max, tuple(sorted(set(layouts))), q, origin,
+                     radius_km if origin else None, available_only, sort, limit)
+        hit = FIRST_PAGES.get(cache_key)
+        if hit is not None:
+            return hit
 
     conds: list[Any] = [KIND.listed()]
     if districts:
@@ -114,9 +129,22 @@ async def search(
     # meets every unit filter (the exists() above guarantees there is one).
     unit_rent = (select(func.min(UT.rent_fen)).where(*unit).correlate(P).scalar_subquery()
                  if layouts and sort in ("rent", "rent_desc") else None)
-    rows, nxt, distances = await _page(session, conds, _order(sort, origin, unit_rent), origin, radius_km,
-                                       cursor, limit)
-    return Page(items=await cards(session, rows, viewer, distances), next_cursor=nxt)
+    ids, nxt, distances = await _page(session, conds, _order(sort, origin, unit_rent), origin, radius_km,
+                                      cursor, limit)
+    page = _PAGE.dump_json(_PAGE.validate_python(
+        {"items": await _card_dicts(session, ids, viewer, distances), "next_cursor": nxt}))
+    if cache_key is not None:
+        FIRST_PAGES.put(cache_key, page)
+    return page
+
+
+# The first pages of anonymous searches, by their filters: a page may be this many seconds old (a
+# project published or taken down, or a unit taken, shows on it that much later). A project's own page,
+# eligibility and applications always read the database.
+FIRST_PAGES: Recent[tuple[Any, ...], bytes] = Recent(lambda: housing_settings().housing_search_cache_seconds,
+                                                     max_entries=2048)
+_PAGE = TypeAdapter(Page[ProjectCard])
+_CARDS = TypeAdapter(list[ProjectCard])
 
 
 KM_PER_DEGREE = 6371.0088 * math.pi / 180
@@ -147,9 +175,10 @@ def _order(sort: str, origin: tuple[float, float] | None, unit_rent: Any) -> lis
 
 async def _page(session: AsyncSession, conds: list[Any], order: list[Key], origin: tuple[float, float] | None,
                 radius_km: float, cursor: str | None, limit: int
-                ) -> tuple[list[Any], str | None, dict[int, float]]:
-    """Keyset pagination with the order in SQL. A first query reads only (id, sort key, position) —
-    from a covering index where it can — and the full rows are loaded for the page alone."""
+                ) -> tuple[list[int], str | None, dict[int, float]]:
+    """Keyset pagination with the order in SQL: the page's ids, the next cursor, the exact distances.
+    It reads only (id, sort key, position) — from a covering index where it can — and the cards are
+    loaded for the page alone."""
     conds = list(conds)
     distances: dict[int, float] = {}
     within = None
@@ -172,56 +201,80 @@ async def _page(session: AsyncSession, conds: list[Any], order: list[Key], origi
     ids = [r.id for r in found.rows]
     if order[0].name == "distance":
         ids.sort(key=lambda i: (distances[i], i))  # exact order within the page
-    by_id: dict[int, Any] = {}
-    if ids:
-        conn = await session.connection()
-        by_id = {r.id: r for r in await conn.execute(_CARD_ROWS, {"ids": padded(ids)})}
-    return [by_id[i] for i in ids if i in by_id], found.next_cursor, {i: distances[i] for i in ids if i in distances}
+    return ids, found.next_cursor, {i: distances[i] for i in ids if i in distances}
 
 
-# A results page is read as plain rows, not ORM objects: only the columns a card shows, by statements
-# built once (a search is the busiest read of the service).
-_projects = HousingProject.__table__
-_CARD_ROWS = select(
-    _projects.c.id, _projects.c.name, _projects.c.district, _projects.c.address, _projects.c.lat, _projects.c.lng,
-    _projects.c.metro_station, _projects.c.photo_urls, _projects.c.amenities, _projects.c.allocation,
-    _projects.c.min_rent_fen, _projects.c.max_rent_fen, _projects.c.units_remaining, _projects.c.org_id,
-    _projects.c.published_at,
-).where(_projects.c.id.in_(bindparam("ids", expanding=True)))
-_ORG_NAMES = select(Organisation.__table__.c.id, Organisation.__table__.c.name).where(
-    Organisation.__table__.c.id.in_(bindparam("ids", expanding=True)))
+# A page of cards is one statement, built once per dialect and kind of viewer: the projects' card
+# columns with their organisation's name, one row per unit type (cheapest first), and for a logged-in
+# person whether it is a favourite. Plain rows, not ORM objects (a search is the busiest read of the service).
+_projects, _units, _orgs = HousingProject.__table__, HousingUnitType.__table__, Organisation.__table__
 _favourites = HousingFavourite.__table__
-_FAVOURITES = select(_favourites.c.project_id).where(
-    _favourites.c.user_id == bindparam("user_id"), _favourites.c.project_id.in_(bindparam("ids", expanding=True)))
+_card_statements: dict[tuple[str, bool], Any] = {}
 
 
-async def cards(session: AsyncSession, rows: Sequence[Any], viewer: Principal | None,
-                distances: dict[int, float]) -> list[ProjectCard]:
-    """Cards for projects (rows or objects with the card's columns): unit types, organisation names
-    and the viewer's favourites in one query each."""
-    ids = [p.id for p in rows]
+def _card_statement(db: Any, with_favourites: bool) -> Any:
+    key = (dialect_of(db), with_favourites)
+    if key not in _card_statements:
+        p, u = _projects, _units
+        joined = p.outerjoin(_orgs, _orgs.c.id == p.c.org_id).outerjoin(u, u.c.project_id == p.c.id)
+        # The JSON lists are read as their text and decoded once per project, not once per unit row.
+        columns = [p.c.id, p.c.name, p.c.district, p.c.address, p.c.lat, p.c.lng, p.c.metro_station,
+                   cast(p.c.photo_urls, Text), cast(p.c.amenities, Text), p.c.allocation,
+                   p.c.min_rent_fen, p.c.max_rent_fen, p.c.units_remaining, p.c.published_at, _orgs.c.name,
+                   u.c.id, u.c.layout, u.c.name, u.c.area_sqm, u.c.rent_fen, u.c.deposit_fen, u.c.total_units,
+                   u.c.available_units, u.c.taken_units]
+        if with_favourites:
+            f = _favourites
+            joined = joined.outerjoin(f, and_(f.c.project_id == p.c.id, f.c.user_id == bindparam("user_id")))
+            columns.append(f.c.project_id)
+        else:
+            columns.append(null())
+        _card_statements[key] = (select(*columns).select_from(joined).where(one_of(db, p.c.id, "ids"))
+                                 .order_by(p.c.id, u.c.rent_fen, u.c.id))
+    return _card_statements[key]
+
+
+async def _card_dicts(session: AsyncSession, ids: Sequence[int], viewer: Principal | None,
+                      distances: dict[int, float]) -> list[dict[str, Any]]:
+    """The cards of projects ``ids`` (in that order) as ``ProjectCard`` fields; ``favourited`` only
+    for a logged-in viewer."""
     if not ids:
         return []
     conn = await session.connection()
-    units = await unit_types_of(session, ids)
-    orgs = dict((await conn.execute(_ORG_NAMES, {"ids": padded(p.org_id for p in rows)})).all())
-    favs: set[int] | None = None
+    params: dict[str, Any] = {"ids": padded(ids)}
     if viewer is not None:
-        favs = set((await conn.execute(_FAVOURITES, {"user_id": viewer.user_id, "ids": padded(ids)})).scalars())
-    return [_card(p, units.get(p.id, []), orgs.get(p.org_id), distances.get(p.id),
-                  None if favs is None else p.id in favs) for p in rows]
+        params["user_id"] = viewer.user_id
+    by_id: dict[int, dict[str, Any]] = {}
+    rows = await conn.execute(_card_statement(conn, viewer is not None), params)
+    for (pid, name, district, address, lat, lng, metro, photos, amenities, allocation, min_rent, max_rent,
+         remaining, published_at, org_name, u_id, layout, u_name, area, rent, deposit, total, available, taken,
+         favourite_of) in rows:
+        card = by_id.get(pid)
+        if card is None:
+            distance = distances.get(pid)
+            photo_urls = json.loads(photos) if photos else None
+            card = by_id[pid] = {
+                "id": pid, "name": name, "district": district, "address": address, "lat": lat, "lng": lng,
+                "metro_station": metro, "cover_photo": photo_urls[0] if photo_urls else None,
+                "amenities": (json.loads(amenities) if amenities else None) or [], "allocation": allocation,
+                "min_rent_fen": min_rent, "max_rent_fen": max_rent, "units_remaining": remaining,
+                "org_name": org_name, "published_at": published_at,
+                "distance_km": None if distance is None else round(distance, 2),
+                "favourited": None if viewer is None else favourite_of is not None, "unit_types": [],
+            }
+        if u_id is not None:
+            card["unit_types"].append({
+                "id": u_id, "layout": layout, "layout_label": LAYOUT_LABELS.get(layout, layout), "name": u_name,
+                "area_sqm": area, "rent_fen": rent, "deposit_fen": deposit, "total_units": total,
+                "available_units": available, "remaining_units": max(0, available - taken),
+            })
+    return [by_id[i] for i in ids if i in by_id]
 
 
-def _card(p: Any, units: list[Any], org_name: str | None, distance: float | None,
-          favourited: bool | None) -> ProjectCard:
-    return ProjectCard(
-        id=p.id, name=p.name, district=p.district, address=p.address, lat=p.lat, lng=p.lng,
-        metro_station=p.metro_station, cover_photo=p.photo_urls[0] if p.photo_urls else None,
-        amenities=list(p.amenities or []), allocation=p.allocation, min_rent_fen=p.min_rent_fen,
-        max_rent_fen=p.max_rent_fen, units_remaining=p.units_remaining, org_name=org_name,
-        published_at=p.published_at, distance_km=None if distance is None else round(distance, 2),
-        favourited=favourited, unit_types=[unit_public(u) for u in units],
-    )
+async def cards(session: AsyncSession, ids: Sequence[int], viewer: Principal | None,
+                distances: dict[int, float]) -> list[ProjectCard]:
+    """Cards for projects ``ids``, in that order: one query whatever their number."""
+    return _CARDS.validate_python(await _card_dicts(session, ids, viewer, distances))
 
 
 async def project_detail(session: AsyncSession, *, viewer: Principal | None, project_id: int) -> ProjectDetail:
@@ -229,7 +282,7 @@ async def project_detail(session: AsyncSession, *, viewer: Principal | None, pro
     project = await session.get(P, project_id)
     if project is None or not KIND.is_visible(project):
         raise errors.NotFound()
-    card = (await cards(session, [project], viewer, {}))[0]
+    card = (await cards(session, [project.id], viewer, {}))[0]
     lot = await lottery_of(session, project_id)
     mine = None
     if viewer is not None and viewer.is_youth:
@@ -282,7 +335,7 @@ async def set_favourite(session: AsyncSession, *, actor: Principal, project_id: 
 async def my_favourites(session: AsyncSession, *, actor: Principal, cursor: str | None, limit: int
                         ) -> Page[ProjectCard]:
     fav = HousingFavourite
-    stmt = select(P).join(fav, fav.project_id == P.id).where(fav.user_id == actor.user_id, KIND.listed())
+    stmt = select(P.id).join(fav, fav.project_id == P.id).where(fav.user_id == actor.user_id, KIND.listed())
     page = await keyset(session, stmt, [Key("id", fav.id, desc=True)], cursor=cursor, limit=limit,
                         tag="housing-favourites")
     return Page(items=await cards(session, page.first(), actor, {}), next_cursor=page.next_cursor)
