@@ -22,7 +22,7 @@ export UV_SYSTEM_CERTS := 1
 
 LOCK_HELP := pyproject.toml and uv.lock disagree: run \`make lock\` (or \`make add PKG=name\`), commit both
 
-.PHONY: run test lint bench install dev sysdeps lock add add-dev upgrade clean
+.PHONY: run test lint bench install dev sysdeps lock add add-dev upgrade clean spec
 
 $(UV_HOME)/.uv-$(UV_VERSION):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -89,6 +89,11 @@ add-dev: $(UV_HOME)/.uv-$(UV_VERSION)
 upgrade: $(UV_HOME)/.uv-$(UV_VERSION)
 	$(UV) lock $(if $(PKG),--upgrade-package "$(PKG)",--upgrade)
 	@$(MAKE) --no-print-directory dev
+
+## The API contract: rewrite docs/openapi.json (the compatibility snapshot) and docs/errors.md from the code.
+## Run it after changing routes, schemas or errors, and commit both (a breaking change shows in the diff).
+spec: dev
+	$(BIN)/python -m app.contract
 
 ## Load, fault and ceiling benchmarks against PostgreSQL (slow; prints one table)
 bench: dev

@@ -35,6 +35,7 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import errors
+from app.contract import raises
 from app.deps import Principal, SessionDep, provider_principal, require_standing
 from models.moderation import PostingStatus
 
@@ -156,6 +157,7 @@ def owned(kind: PostingKind, param: str, *, for_update: bool = False) -> Any:
     """A route dependency: the posting named by path parameter ``param``, of the caller's organisation
     (a provider in standing of one of the kind's organisation kinds), optionally locked for update."""
 
+    @raises(errors.NotFound)
     async def dep(session: SessionDep, actor: Annotated[Principal, Depends(provider_principal)], **path: int) -> Any:
         return await load_own(session, actor, kind, path[param], for_update=for_update)
 

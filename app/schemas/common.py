@@ -87,3 +87,9 @@ class StrictModel(BaseModel):
     """Request bodies refuse unknown fields, so a typo is an error instead of silently ignored."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class HealthOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"status": "ok"}})
+
+    status: str = Field(description="`ok`（进程存活）或 `ready`（数据库可用）")
