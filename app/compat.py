@@ -1,7 +1,8 @@
 """What would break a client generated from an older OpenAPI document (the versioning promise).
 
 ``breaking_changes(old, new)`` lists, in words, every change a mini-program built on ``old`` could
-trip over: an operation removed (or its id renamed, which renames the generated function), a field
+trip over: an operation removed (or its id renamed, which renames the generated function), a
+parameter removed, a field
 removed from a success answer (at any depth, through ``$ref``, arrays and ``anyOf``), an answer's type
 changed, a request field or parameter that becomes required, or a value a request could send that is
 no longer accepted (an enum value removed). Additions — operations, optional inputs, answer fields,
@@ -152,6 +153,9 @@ def breaking_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
                     _answer_fields(o_schema, n_schema, r_old, r_new, f"{op_id} {status}", problems)
         # Parameters: none newly required, none gone that the client sends.
         o_params = {(p["in"], p["name"]): p for p in op.get("parameters", [])}
+        n_keys = {(p["in"], p["name"]) for p in n_op.get("parameters", [])}
+        for where, name in sorted(set(o_params) - n_keys):
+            problems.append(f"{op_id}: parameter {name} ({where}) removed (a client sending it is ignored)")
         for p in n_op.get("parameters", []):
             key = (p["in"], p["name"])
             if p.get("required") and not o_params.get(key, {}).get("required"):

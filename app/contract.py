@@ -101,7 +101,8 @@ def errors_of(route: Any) -> list[type[AppError]]:
     if params or has_body:
         add([errors.ValidationFailed])
     if has_body:
-        add([errors.PayloadTooLarge])
+        # A body that is not text (invalid UTF-8) or nested too deep is refused before any validation.
+        add([errors.BadRequest, errors.PayloadTooLarge])
     if any(p.name == "cursor" for p in params):
         add([errors.InvalidCursor])
     return sorted(found.values(), key=lambda c: (c.status_code, c.code))

@@ -105,6 +105,19 @@ def register(kind: PostingKind) -> PostingKind:
     return kind
 
 
+def kind_enum(*extra: str) -> Callable[[dict[str, Any]], None]:
+    """``json_schema_extra`` that lists the registered kinds (and ``extra``) as the field's enum in the
+    OpenAPI document. It is read when the document is built, by when every service has registered its
+    kinds; the service still answers an unknown kind with its own code."""
+
+    def add(schema: dict[str, Any]) -> None:
+        values = [*sorted(REGISTRY), *extra]
+        for branch in [b for b in schema.get("anyOf", []) if b.get("type") == "string"] or [schema]:
+            branch["enum"] = values
+
+    return add
+
+
 def get_kind(kind: str) -> PostingKind:
     try:
         return REGISTRY[kind]

@@ -85,11 +85,11 @@ def test_a_new_required_request_field_is_breaking() -> None:
 def test_a_new_required_parameter_is_breaking_and_an_optional_one_is_not() -> None:
     old = spec()
     new = copy.deepcopy(old)
-    op = _find(new, "profile_get_me")
+    op = _find(new, "me_get")
     op.setdefault("parameters", []).append({"name": "fields", "in": "query", "schema": {"type": "string"}})
     assert breaking_changes(old, new) == []
     op["parameters"][-1]["required"] = True
-    assert breaking_changes(old, new) == ["profile_get_me: parameter fields (query) newly required"]
+    assert breaking_changes(old, new) == ["me_get: parameter fields (query) newly required"]
 
 
 def test_additions_are_not_breaking() -> None:
@@ -100,3 +100,12 @@ def test_additions_are_not_breaking() -> None:
     name = _schema_name(op["responses"]["200"]["content"]["application/json"]["schema"])
     new["components"]["schemas"][name]["properties"]["extra"] = {"type": "string"}
     assert breaking_changes(old, new) == []
+
+
+def test_a_removed_parameter_is_breaking() -> None:
+    old = spec()
+    new = copy.deepcopy(old)
+    op = _find(new, "audit_log")
+    op["parameters"] = [p for p in op["parameters"] if p["name"] != "date_from"]
+    assert breaking_changes(old, new) == [
+        "audit_log: parameter date_from (query) removed (a client sending it is ignored)"]
