@@ -22,7 +22,7 @@ export UV_SYSTEM_CERTS := 1
 
 LOCK_HELP := pyproject.toml and uv.lock disagree: run \`make lock\` (or \`make add PKG=name\`), commit both
 
-.PHONY: run test lint bench install dev sysdeps lock add add-dev upgrade clean
+.PHONY: run test lint bench install dev sysdeps lock add add-dev upgrade clean spec client-check
 
 $(UV_HOME)/.uv-$(UV_VERSION):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -53,8 +53,13 @@ run: install
 lint: dev
 	$(BIN)/ruff check .
 
-## ruff, then the whole suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set
-test: dev lint
+## The front end's view: OpenAPI lint, TypeScript types generated from the document, the sample client
+## type-checked (npm tools pinned in clients/typescript/package-lock.json; skipped without npm outside CI)
+client-check: dev
+	@scripts/client-check
+
+## ruff and the client check, then the whole suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set
+test: dev lint client-check
 	@if ! scripts/sysdeps test; then \
 		if [ "$$(id -u)" = 0 ] || [ "$$CI" = "true" ]; then exit 1; fi; \
 		echo "make: tests that need them will fail or be skipped" >&2; \
@@ -89,6 +94,11 @@ add-dev: $(UV_HOME)/.uv-$(UV_VERSION)
 upgrade: $(UV_HOME)/.uv-$(UV_VERSION)
 	$(UV) lock $(if $(PKG),--upgrade-package "$(PKG)",--upgrade)
 	@$(MAKE) --no-print-directory dev
+
+## The API contract: rewrite docs/openapi.json (the compatibility snapshot) and docs/errors.md from the code.
+## Run it after changing routes, schemas or errors, and commit both (a breaking change shows in the diff).
+spec: dev
+	$(BIN)/python -m app.contract
 
 ## Load, fault and ceiling benchmarks against PostgreSQL (slow; prints one table)
 bench: dev

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -13,6 +14,7 @@ import typer
 
 app = typer.Typer(help="Spring City Youth (春城青年) backend", no_args_is_help=True, add_completion=False)
 ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("youth.worker")
 
 
 @app.callback()
@@ -147,6 +149,11 @@ def serve(
         from app import supervisor
 
         raise typer.Exit(supervisor.Supervisor(supervisor.children(host=host, port=port, workers=workers)).run())
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each worker counts its own requests: a shared, fresh folder lets a scrape of any one add them up.
+        import tempfile
+
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="youth-metrics-")
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
                 **uvicorn_options(get_settings()))
 
@@ -227,6 +234,7 @@ def deliver_notifications(
     interval: float = typer.Option(5.0, "--interval"),
 ) -> None:
     """Send due WeChat subscribe messages from the notification outbox (run as a worker in production)."""
+    from app.context import run_id
     from app.db import dispose_engine
     from app.services import load_all
     from app.services.notifications import deliver_due
@@ -240,9 +248,10 @@ def deliver_notifications(
             typer.echo(f"delivering due notifications every {interval:g} s")
         try:
             while True:
-                outcomes = await deliver_due()
-                if outcomes:
-                    typer.echo(" ".join(f"{k}={v}" for k, v in sorted(outcomes.items())))
+                with run_id("deliver"):
+                    outcomes = await deliver_due()
+                    if outcomes:
+                        log.info("delivered: %s", " ".join(f"{k}={v}" for k, v in sorted(outcomes.items())))
                 if not loop:
                     return
                 with contextlib.suppress(TimeoutError):

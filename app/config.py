@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     # client; every per-address rule (rate limits, login throttles) counts that client. "*" trusts all.
     forwarded_allow_ips: str = "127.0.0.1"
     api_docs: bool | None = None  # /docs, /redoc and /openapi.json; default: on except in prod
+    # /metrics: a scrape must send it as a bearer token; unset, /metrics is open in dev/test and off in prod.
+    metrics_token: SecretStr | None = None
     password_hash_threads: int = 2  # argon2 runs in this many threads, off the event loop
     # `youth serve`: a connection must send a complete request head within this many seconds, an idle
     # kept-alive one is closed after the keep-alive timeout, and past the concurrency limit (open

@@ -4,9 +4,24 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
+@contextmanager
+def run_id(kind: str) -> Iterator[str]:
+    """One unit of background work (a sweeper job's turn, a delivery batch) logs under its own id, in
+    the place and format of a request id, so its lines can be found together: ``sweep-3f9c…``."""
+    rid = f"{kind}-{uuid.uuid4().hex[:16]}"
+    token = request_id_var.set(rid)
+    try:
+        yield rid
+    finally:
+        request_id_var.reset(token)
 
 
 class _RequestIdFilter(logging.Filter):

@@ -10,6 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import metrics
 from app.config import Settings, get_settings, normalise_database_url
 
 _engine: AsyncEngine | None = None
@@ -52,7 +53,11 @@ def make_engine(settings: Settings, url: str | None = None, **overrides: Any) ->
     if kwargs.get("poolclass") is not None:
         for key in ("pool_size", "max_overflow", "pool_timeout"):
             kwargs.pop(key, None)
-    return create_async_engine(url, **kwargs)
+    else:
+        kwargs["poolclass"] = metrics.metered_pool_class()
+    engine = create_async_engine(url, **kwargs)
+    metrics.instrument_pool(engine)
+    return engine
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -13,12 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import errors
+from app.contract import raises
 from app.db import get_sessionmaker
 from app.security import decode_access_token
 from models.accounts import User
 from models.orgs import LOST_STANDING, Organisation, OrgMember, OrgStatus
 
 
+@raises(errors.ServerBusy, errors.DbUnavailable)
 async def get_session() -> AsyncIterator[AsyncSession]:
     """The one commit point of a request: services only flush; this commits once after the handler."""
     async with get_sessionmaker()() as session:
@@ -114,6 +116,7 @@ _PRINCIPAL = (
 )
 
 
+@raises(errors.TokenInvalid, errors.TokenExpired)
 async def token_claims(
     request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> dict[str, Any] | None:
@@ -143,6 +146,7 @@ async def principal_from_claims(conn: AsyncConnection, claims: dict[str, Any]) -
     return Principal(uid, role, org_id, org_role, org_kind, org_status)
 
 
+@raises(errors.TokenInvalid, errors.TokenRevoked, errors.AccountSuspended)
 async def optional_principal(request: Request, session: SessionDep, claims: TokenClaims) -> Principal | None:
     if claims is None:
         return None
@@ -152,12 +156,14 @@ async def optional_principal(request: Request, session: SessionDep, claims: Toke
     return principal
 
 
+@raises(errors.Unauthenticated)
 async def current_principal(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
     if principal is None:
         raise errors.Unauthenticated()
     return principal
 
 
+@raises(errors.Forbidden)
 async def youth_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     if not principal.is_youth:
         raise errors.Forbidden("该功能仅对青年用户开放")
@@ -172,6 +178,7 @@ def require_standing(principal: Principal) -> None:
         raise errors.OrgRejected()
 
 
+@raises(errors.Forbidden)
 async def member_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     """A member of an organisation, also of one that lost its standing: only for what such an
     organisation keeps (its own record and members, its postings' review state)."""
@@ -180,6 +187,7 @@ async def member_principal(principal: Annotated[Principal, Depends(current_princ
     return principal
 
 
+@raises(errors.OrgSuspended, errors.OrgRejected, errors.Forbidden)
 async def provider_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     """A provider acting for an organisation in standing (pending or verified). Every service's provider
     routes stand on this (directly, through ``provider_of`` or ``postings.owned``); a rejected or
@@ -192,6 +200,7 @@ async def provider_principal(principal: Annotated[Principal, Depends(current_pri
     return principal
 
 
+@raises(errors.Forbidden)
 async def staff_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     if not principal.is_staff:
         raise errors.Forbidden("该功能仅对团委工作人员开放")
@@ -202,6 +211,7 @@ def provider_of(*kinds: str):
     """A provider whose organisation is one of ``kinds``, pending or verified (a rejected or suspended
     one is refused: every service's provider routes stand on this or on ``postings.owned``)."""
 
+    @raises(errors.Forbidden)
     async def dep(principal: Annotated[Principal, Depends(provider_principal)]) -> Principal:
         if principal.org_kind not in kinds:
             raise errors.Forbidden("您的机构类型不能使用该功能")

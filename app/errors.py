@@ -7,6 +7,7 @@ Each service adds its own codes in its own section below, through ``define``.
 
 from __future__ import annotations
 
+import sys
 from typing import Any, ClassVar
 
 
@@ -47,6 +48,8 @@ def define(code: str, status: int, message: str, *, base: type[AppError] = AppEr
         raise RuntimeError(f"error code {code} defined twice")
     cls = type(code.title().replace("_", "") + "Error", (base,), {
         "status_code": status, "code": code, "message": message, "keep_changes": keep_changes,
+        # The defining module (a service's errors.py), so docs/errors.md can group codes by owner.
+        "__module__": sys._getframe(1).f_globals.get("__name__", __name__),
     })
     CATALOGUE[code] = cls
     return cls

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import errors
+from app.contract import raises
 from app.deps import Principal
 from app.kit.dialect import insert_for
 from models.base import utcnow
@@ -88,6 +89,7 @@ class Idempotency:
         return JSONResponse(stored.response_body, status_code=stored.status_code, headers={"Idempotent-Replay": "true"})
 
 
+@raises(errors.IdempotencyConflict, errors.IdempotencyInProgress)
 async def idempotency(
     request: Request,
     idempotency_key: Annotated[str | None, Header(max_length=100, description="Retry-safe request id")] = None,

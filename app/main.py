@@ -19,11 +19,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from app import errors
+from app import contract, errors
 from app.config import get_settings
 from app.context import configure_logging, request_id_var
+from app.contract import raises
 from app.db import dispose_engine, get_engine
-from app.schemas.common import ErrorBody
+from app.metrics import MetricsMiddleware, metrics_endpoint
+from app.schemas.common import HealthOut
 from app.wechat import close_wechat_client
 from routers import ROUTERS
 
@@ -298,14 +300,6 @@ async def _warm_up(app: FastAPI) -> None:
     gc.freeze()
 
 
-_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody, "description": desc}
-    for code, desc in ((400, "Bad request"), (401, "Not logged in"), (403, "Forbidden"), (404, "Not found"),
-                       (409, "Conflict"), (413, "Body too large"), (422, "Validation error"), (429, "Rate limited"),
-                       (503, "Busy (SERVER_BUSY), or the database or WeChat unavailable"))
-}
-
-
 def create_app(*, start_standin: bool = True) -> FastAPI:
     settings = get_settings()
     docs = settings.docs_enabled
@@ -314,7 +308,7 @@ def create_app(*, start_standin: bool = True) -> FastAPI:
         version="0.1.0",
         description="Backend of the Spring City Youth mini-program: housing, events, counselling and more.",
         lifespan=lifespan,
-        responses=_ERROR_RESPONSES,
+        generate_unique_id_function=contract.operation_id,
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
@@ -325,18 +319,27 @@ def create_app(*, start_standin: bool = True) -> FastAPI:
     # Outermost: everything inside (rate limits, login throttles, logs) sees the real client address,
     # taken from X-Forwarded-For only when the connection comes from a trusted proxy.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
+    # Outside everything else, so that a refused body (413) or a proxy error is counted too.
+    app.add_middleware(MetricsMiddleware)
 
-    @app.get("/healthz", tags=["health"], summary="The process is up")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    @app.get("/healthz", tags=["health"], summary="进程存活检查",
+             description="进程在运行即回答 `{\"status\": \"ok\"}`，不查数据库。给负载均衡和容器健康检查用。")
+    @raises()
+    async def health_live() -> HealthOut:
+        return HealthOut(status="ok")
 
-    @app.get("/readyz", tags=["health"], summary="The database answers",
-             responses={503: {"model": ErrorBody, "description": "Database unavailable"}})
-    async def readyz() -> dict[str, str]:
+    @app.get("/readyz", tags=["health"], summary="就绪检查（数据库可用）",
+             description="数据库能回答时回答 `{\"status\": \"ready\"}`，否则 503 `DB_UNAVAILABLE`。")
+    @raises(errors.DbUnavailable)
+    async def health_ready() -> HealthOut:
         async with get_engine().connect() as conn:
             await conn.execute(text("SELECT 1"))
-        return {"status": "ready"}
+        return HealthOut(status="ready")
+
+    # Operations' business, not the mini-program's: left out of the OpenAPI document.
+    app.add_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
 
     for router in ROUTERS:
         app.include_router(router)
+    contract.install(app)
     return app

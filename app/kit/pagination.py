@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import Select, and_, or_
 from sqlalchemy.engine import Row
 
@@ -37,8 +37,10 @@ _MAX_TEXT = 200
 
 
 class Page(BaseModel, Generic[T]):
-    items: list[T]
-    next_cursor: str | None = None
+    """Every list answer is one of these: a page of items and where the next one starts."""
+
+    items: list[T] = Field(description="这一页的条目")
+    next_cursor: str | None = Field(default=None, description="下一页的 `cursor`；为空表示没有更多")
 
 
 @dataclass(frozen=True)

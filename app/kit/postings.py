@@ -35,6 +35,7 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import errors
+from app.contract import raises
 from app.deps import Principal, SessionDep, provider_principal, require_standing
 from models.moderation import PostingStatus
 
@@ -104,6 +105,19 @@ def register(kind: PostingKind) -> PostingKind:
     return kind
 
 
+def kind_enum(*extra: str) -> Callable[[dict[str, Any]], None]:
+    """``json_schema_extra`` that lists the registered kinds (and ``extra``) as the field's enum in the
+    OpenAPI document. It is read when the document is built, by when every service has registered its
+    kinds; the service still answers an unknown kind with its own code."""
+
+    def add(schema: dict[str, Any]) -> None:
+        values = [*sorted(REGISTRY), *extra]
+        for branch in [b for b in schema.get("anyOf", []) if b.get("type") == "string"] or [schema]:
+            branch["enum"] = values
+
+    return add
+
+
 def get_kind(kind: str) -> PostingKind:
     try:
         return REGISTRY[kind]
@@ -156,6 +170,7 @@ def owned(kind: PostingKind, param: str, *, for_update: bool = False) -> Any:
     """A route dependency: the posting named by path parameter ``param``, of the caller's organisation
     (a provider in standing of one of the kind's organisation kinds), optionally locked for update."""
 
+    @raises(errors.NotFound)
     async def dep(session: SessionDep, actor: Annotated[Principal, Depends(provider_principal)], **path: int) -> Any:
         return await load_own(session, actor, kind, path[param], for_update=for_update)
 

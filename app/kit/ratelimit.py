@@ -24,9 +24,11 @@ from sqlalchemy import case
 
 from app import errors
 from app.config import get_settings
+from app.contract import raises
 from app.db import get_engine
 from app.deps import TokenClaims, client_ip
 from app.kit.dialect import insert_for
+from app.metrics import RATE_LIMITED
 from models.platform import RateCounter
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,7 @@ def limit(name: str) -> Any:
     """The route dependency counting one hit in bucket ``name`` (see the module docstring)."""
     b = BUCKETS[name]
 
+    @raises(errors.RateLimited)
     async def dep(request: Request, claims: TokenClaims) -> None:
         sub = claims.get("sub") if claims else None
         if b.per == "user" and sub is None:
@@ -122,6 +125,7 @@ async def hit(key: str, *, limit: int, window_seconds: int) -> None:
     else:
         count = await _hit_db(key, window)
     if count > limit:
+        RATE_LIMITED.labels(key.split(":", 1)[0]).inc()
         retry_after = max(1, int(window + window_seconds - now) + 1)
         raise errors.RateLimited(headers={"Retry-After": str(retry_after)})
 

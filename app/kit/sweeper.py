@@ -27,6 +27,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock
+from app.context import run_id
 from app.kit.dialect import LOCK_SWEEP_JOB, insert_for, try_advisory_lock
 from models.base import utcnow
 from models.platform import SweepState
@@ -67,7 +68,12 @@ def job(name: str, *, every: float, batch: int | None = None, description: str =
 
 async def run_job(j: Job, *, now: datetime | None = None) -> int:
     """One turn of a job: rounds of work, each in its own committed transaction. Returns items handled
-    (0 when another sweeper holds the job)."""
+    (0 when another sweeper holds the job). Its log lines carry a run id, as a request's do."""
+    with run_id("sweep"):
+        return await _run_job(j, now=now)
+
+
+async def _run_job(j: Job, *, now: datetime | None = None) -> int:
     from app.db import session_scope
 
     started = utcnow()
@@ -85,6 +91,8 @@ async def run_job(j: Job, *, now: datetime | None = None) -> int:
         error = f"{type(exc).__name__}: {exc}"[:500]
         log.exception("sweeper job %s failed", j.name)
     await _record(j.name, started, total, error)
+    if total:
+        log.info("sweeper job %s handled %d", j.name, total)
     if error:
         raise SweepFailed(j.name, error)
     return total

@@ -7,6 +7,7 @@ import unicodedata
 from datetime import date, datetime
 from typing import Annotated
 
+from fastapi import Query
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -87,3 +88,15 @@ class StrictModel(BaseModel):
     """Request bodies refuse unknown fields, so a typo is an error instead of silently ignored."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class HealthOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"status": "ok"}})
+
+    status: str = Field(description="`ok`（进程存活）或 `ready`（数据库可用）")
+
+
+# The one naming of date ranges: ``date_from`` and ``date_to``, calendar days in Asia/Shanghai, both
+# included (README: conventions).
+DateFrom = Annotated[DayIn | None, Query(description="起始日期（含），YYYY-MM-DD，上海时间")]
+DateTo = Annotated[DayIn | None, Query(description="截止日期（含），YYYY-MM-DD，上海时间")]

@@ -267,7 +267,7 @@ async def test_the_claim_a_binding_opened_takes_evidence_and_can_be_rejected(cli
     assert r.status_code == 200 and r.json()["status"] == "rejected"
     assert (await client.get(ME, headers=holder.headers)).json()["real_name_verified"] is True
     assert "identity.claim_rejected" in await notifications_of(claimant.user_id)
-    mine = (await client.get(CLAIMS, headers=claimant.headers)).json()
+    mine = (await client.get(CLAIMS, headers=claimant.headers)).json()["items"]
     assert mine[0]["status"] == "rejected" and mine[0]["decision_reason"] == "未能核实身份"
 
 
