@@ -75,10 +75,10 @@ export class SpringCityYouth {
                      { headers: { "idempotency-key": idempotencyKey } });
   }
 
-  /** The person's timeline. Main has no timeline route yet: this reads the inbox, its current source. */
-  timeline(page: QueryOf<operations["notifications_inbox"]> = {}
-  ): Promise<Answer<operations["notifications_inbox"]>> {
-    return this.call("GET", `/api/v1/me/notifications${query(page)}`);
+  /** My timeline: everything the person applied for, booked or signed up to, newest activity first. */
+  timeline(page: QueryOf<operations["timeline_my_timeline"]> = {}
+  ): Promise<Answer<operations["timeline_my_timeline"]>> {
+    return this.call("GET", `/api/v1/me/timeline${query(page)}`);
   }
 }
 
@@ -108,7 +108,10 @@ export async function demo(api: SpringCityYouth): Promise<string[]> {
     else throw error;
   }
 
-  const inbox = await api.timeline({ unread_only: true });
-  for (const note of inbox.items) lines.push(`${note.title}：${note.body}`);
+  const todo = await api.timeline({ needs_action: true });
+  for (const item of todo.items) {
+    const by: string | null | undefined = item.next_step?.by;
+    lines.push(`${item.title}：${item.status_label}${by ? `，请在 ${by} 前处理` : ""}`);
+  }
   return lines;
 }
