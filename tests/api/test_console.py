@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from app.kit.time import local_day
 from tests.factories import Factory, console_login, csrf_of, draft, now, unique
 
 API = "/api/v1"
@@ -46,16 +47,13 @@ async def test_login_sets_a_strict_httponly_cookie_and_shows_the_queue(browser, 
 
 
 async def test_secure_cookie_in_prod_settings(monkeypatch):
-    from app.config import reset_settings
     from app.services.console import sessions
+    from app.services.console.settings import settings as console_settings
 
-    monkeypatch.setenv("YOUTH_CONSOLE_COOKIE_SECURE", "true")
-    reset_settings()
-    try:
-        assert sessions.cookie_name() == "__Host-youth_console"
-    finally:
-        monkeypatch.delenv("YOUTH_CONSOLE_COOKIE_SECURE")
-        reset_settings()
+    # Patch the console's own settings section: resetting the shared settings would leave the suite's
+    # `settings` fixture holding an object the app no longer reads.
+    monkeypatch.setattr(console_settings(), "console_cookie_secure", True)
+    assert sessions.cookie_name() == "__Host-youth_console"
 
 
 async def test_login_without_its_csrf_token_is_refused(browser, staff):
@@ -235,7 +233,7 @@ async def test_youth_dashboard_suppresses_small_cells_in_json_and_csv(client, fa
     district = "寻甸回族彝族自治县"  # no other test puts anyone there
     people = [await factory.youth(profile={"district": district}, age=20) for _ in range(3)]
     assert people
-    today = now().date().isoformat()
+    today = local_day(now()).isoformat()  # the dashboards count Shanghai days (after 16:00 UTC it is tomorrow)
     r = await client.get(f"{API}/staff/stats/youth", params={"district": district, "to": today},
                          headers=staff.headers)
     assert r.status_code == 200, r.text
