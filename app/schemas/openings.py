@@ -52,7 +52,7 @@ Notes = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 Latitude = Annotated[float, Field(ge=24.3, le=26.6)]
 Longitude = Annotated[float, Field(ge=102.1, le=103.7)]
 Places = Annotated[int, Field(ge=1, le=1000)]
-Fen = Annotated[int, Field(ge=0, le=10_000_000, description="In fen (分): 300000 is 3000.00 yuan")]
+Fen = Annotated[int, Field(ge=0, le=10_000_000, description="单位：分（300000 即 3000.00 元）")]
 Age = Annotated[int, Field(ge=14, le=35)]
 Year = Annotated[int, Field(ge=1950, le=2100)]
 
@@ -127,7 +127,7 @@ class _OpeningBase(StrictModel):
     description: Description = Field(description="岗位介绍")
     district: str = Field(description="所在区县（昆明市）")
     places: Places = Field(description="名额")
-    deadline: InstantIn = Field(description="Applications close at this moment")
+    deadline: InstantIn = Field(description="报名在这一时刻截止（带时区）")
     contact_name: Name = Field(description="联系人")
     contact_phone: Phone = Field(description="联系电话")
 
@@ -143,15 +143,15 @@ class InternshipCreate(_OpeningBase):
     address: Address = Field(description="地址")
     lat: Latitude = Field(description="纬度（GCJ-02）")
     lng: Longitude = Field(description="经度（GCJ-02）")
-    stipend_fen: Fen = Field(description="Monthly stipend (见习补贴), in fen")
+    stipend_fen: Fen = Field(description="每月见习补贴，单位：分")
     duration_months: Annotated[int, Field(ge=1, le=12)] = Field(description="见习期（月）")
     starts_on: DayIn = Field(description="开始日期")
     min_education: Education | None = Field(None, description="最低学历；不填为不限")
-    majors: list[Major] = Field(default_factory=list, max_length=20, description="Empty: any major")
+    majors: list[Major] = Field(default_factory=list, max_length=20, description="要求的专业；为空表示不限")
     min_age: Age = Field(16, description="最低年龄")
     max_age: Age = Field(24, description="最高年龄")
     graduated_within_years: Annotated[int, Field(ge=0, le=5)] | None = Field(
-        2, description="Graduates up to this many years out are eligible whatever their age; null: age only")
+        2, description="毕业这么多年以内的不受年龄限制；为空只看年龄")
 
     @model_validator(mode="after")
     def _ages(self) -> InternshipCreate:
@@ -173,8 +173,8 @@ class IncubatorCreate(_OpeningBase):
     mentoring: bool = Field(False, description="提供创业导师")
     funding_help: bool = Field(False, description="协助申请创业资金")
     offer_notes: Notes | None = Field(None, description="其他扶持说明")
-    stages: list[Stage] = Field(default_factory=list, max_length=4, description="Empty: any stage")
-    sectors: list[Sector] = Field(default_factory=list, max_length=9, description="Empty: any sector")
+    stages: list[Stage] = Field(default_factory=list, max_length=4, description="接受的项目阶段；为空表示不限")
+    sectors: list[Sector] = Field(default_factory=list, max_length=9, description="接受的行业；为空表示不限")
     min_age: Age = Field(18, description="最低年龄")
     max_age: Age = Field(35, description="最高年龄")
 
@@ -261,7 +261,7 @@ class OpeningPublic(OpeningSummary):
     description: str = Field(description="岗位介绍")
     address: str | None = Field(None, description="地址")
     contact_name: str = Field(description="联系人")
-    contact_phone: str | None = Field(None, description="Shown to applicants invited to an interview")
+    contact_phone: str | None = Field(None, description="联系电话：只对被邀请面试的申请人显示")
     starts_on: date | None = Field(None, description="开始日期")
     min_age: int = Field(description="最低年龄")
     max_age: int = Field(description="最高年龄")
@@ -305,7 +305,7 @@ class OpeningProvider(PostingState):
     offer_notes: str | None = Field(None, description="其他扶持说明")
     stages: list[str] = Field(description="接受的项目阶段；为空表示不限")
     sectors: list[str] = Field(description="接受的行业；为空表示不限")
-    counts: dict[str, int] = Field(default_factory=dict, description="Applications by status")
+    counts: dict[str, int] = Field(default_factory=dict, description="各状态的申请数")
     created_at: datetime = Field(description="创建时间")
     updated_at: datetime = Field(description="最后修改时间")
 
@@ -371,7 +371,7 @@ class ApplyIn(StrictModel):
     model_config = ConfigDict(json_schema_extra={"example": {"resume": {"skills": ["Excel", "新媒体运营"]}}})
 
     resume: ResumeEdits | None = Field(None, description="只为这次申请修改的简历项目；不填则用个人资料中的简历")
-    venture: VentureIn | None = Field(None, description="Required for incubator places")
+    venture: VentureIn | None = Field(None, description="创业项目：申请孵化名额时必填")
 
 
 class HistoryEntry(BaseModel):
@@ -450,10 +450,9 @@ class ApplicationProvider(BaseModel):
     stage: str | None = Field(None, description="项目阶段")
     sector: str | None = Field(None, description="行业")
     plan_summary: str | None = Field(None, description="项目简介（10–2000 字）")
-    phone_masked: str | None = Field(None, description="After an interview is scheduled")
-    phone: str | None = Field(None, description="In full, on the application's own page, after an interview "
-                                                "is scheduled")
-    email: str | None = Field(None, description="On the application's own page, after an interview is scheduled")
+    phone_masked: str | None = Field(None, description="打码的手机号：邀请面试之后显示")
+    phone: str | None = Field(None, description="完整手机号：在申请详情中、邀请面试之后显示")
+    email: str | None = Field(None, description="邮箱：在申请详情中、邀请面试之后显示")
     interview_at: datetime | None = Field(None, description="面试时间")
     interview_place: str | None = Field(None, description="面试地点")
     interview_link: str | None = Field(None, description="线上面试链接")
@@ -471,7 +470,7 @@ class InterviewIn(StrictModel):
     place: Address | None = Field(None, description="面试地点")
     link: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500,
                                            pattern=r"^https://\S+$")] | None = Field(
-        None, description="An online meeting link (https)")
+        None, description="线上会议链接（https）")
     note: Notes | None = Field(None, description="给申请人的附言")
 
     @model_validator(mode="after")
@@ -485,7 +484,7 @@ class OfferIn(StrictModel):
     model_config = ConfigDict(json_schema_extra={"example": {"answer_by": "2026-12-20T18:00:00+08:00",
                                                              "note": "期待您的加入"}})
 
-    answer_by: InstantIn | None = Field(None, description="Default: YOUTH_OPENINGS_OFFER_DEFAULT_DAYS from now")
+    answer_by: InstantIn | None = Field(None, description="答复期限；不填为 YOUTH_OPENINGS_OFFER_DEFAULT_DAYS 天后")
     note: Notes | None = Field(None, description="给申请人的附言")
 
 
@@ -493,7 +492,7 @@ class RejectIn(StrictModel):
     model_config = ConfigDict(json_schema_extra={"example": {"reason_code": "places_filled"}})
 
     reason_code: RejectReason = Field(description="婉拒理由代码")
-    reason: Notes | None = Field(None, description="Required with reason_code 'other'")
+    reason: Notes | None = Field(None, description="补充说明：理由为 `other`（其他）时必填")
 
 
 class WithdrawIn(StrictModel):
