@@ -4,8 +4,10 @@ staff's counts."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Path, Query, status
 
+from app import errors
+from app.contract import raises
 from app.deps import CurrentUser, Principal, SessionDep, StaffUser, YouthUser, provider_of
 from app.idempotency import IdempotencyDep
 from app.kit.pagination import MAX_LIMIT, Page
@@ -44,15 +46,23 @@ from app.schemas.counselling import (
     WaiveIn,
 )
 from app.services import counselling
+from app.services.counselling import errors as cerr
 
 router = APIRouter(tags=["counselling"])
 
 CentreUser = Annotated[Principal, Depends(provider_of("counselling_center"))]
-Cursor = Annotated[str | None, Query(max_length=200)]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+Cursor = Annotated[str | None, Query(max_length=200, description="上一页回答的 `next_cursor`；第一页不填")]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="每页条数")]
 SlotLimit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Slots per page (a page of a calendar)")]
 From = Annotated[DateTimeIn | None, Query(alias="from", description="Without an offset: Asia/Shanghai time")]
 To = Annotated[DateTimeIn | None, Query(alias="to", description="Exclusive; at most 62 days after from")]
+
+BookingId = Annotated[int, Path(description="预约编号")]
+CounsellorId = Annotated[int, Path(description="咨询师编号")]
+SlotId = Annotated[int, Path(description="时段编号")]
+FromDate = Annotated[DayIn | None, Query(description="开始日期（北京时间），含当天")]
+ToDate = Annotated[DayIn | None, Query(description="结束日期（北京时间），含当天")]
+OrgFilter = Annotated[int | None, Query(ge=1, description="咨询中心（机构）编号")]
 
 YOUTH = "/api/v1/counselling"
 CENTRE = "/api/v1/provider/counselling"
@@ -61,62 +71,100 @@ CENTRE = "/api/v1/provider/counselling"
 # --- young people -----------------------------------------------------------------------------------
 
 
-@router.get(f"{YOUTH}/counsellors", response_model=Page[CounsellorPublic], summary="Published counsellors")
+@router.get(f"{YOUTH}/counsellors", response_model=Page[CounsellorPublic],
+            summary="浏览心理咨询师",
+            description="无需登录。已发布的咨询师，可按擅长方向、咨询方式、性别和咨询中心筛选；"
+                        "每位带最近一个可预约时段。")
+@raises()
 async def list_counsellors(
-    session: SessionDep, specialty: Specialty | None = None, mode: Mode | None = None, gender: Gender | None = None,
-    org_id: Annotated[int | None, Query(ge=1)] = None, cursor: Cursor = None, limit: Limit = 20,
+    session: SessionDep, specialty: Annotated[Specialty | None, Query(description="擅长方向")] = None,
+    mode: Annotated[Mode | None, Query(description="咨询方式")] = None,
+    gender: Annotated[Gender | None, Query(description="咨询师性别")] = None,
+    org_id: OrgFilter = None, cursor: Cursor = None, limit: Limit = 20,
 ) -> Page[CounsellorPublic]:
     return await counselling.list_counsellors(session, specialty=specialty, mode=mode, gender=gender, org_id=org_id,
                                               cursor=cursor, limit=limit)
 
 
-@router.get(f"{YOUTH}/counsellors/{{counsellor_id}}", response_model=CounsellorPublic)
-async def get_counsellor(counsellor_id: int, session: SessionDep) -> CounsellorPublic:
+@router.get(f"{YOUTH}/counsellors/{{counsellor_id}}", response_model=CounsellorPublic,
+            summary="咨询师详情",
+            description="无需登录。一位已发布的咨询师的介绍、擅长方向和咨询方式；未发布或不存在的回答 404。")
+@raises(errors.NotFound)
+async def get_counsellor(counsellor_id: CounsellorId, session: SessionDep) -> CounsellorPublic:
     return await counselling.get_counsellor(session, counsellor_id=counsellor_id)
 
 
 @router.get(f"{YOUTH}/counsellors/{{counsellor_id}}/slots", response_model=Page[SlotPublic],
-            summary="Free slots that can still be booked, soonest first (default: the next 28 days)")
-async def free_slots(counsellor_id: int, session: SessionDep, start: From = None, end: To = None,
+            summary="咨询师的可预约时段",
+            description="无需登录。还能预约的空闲时段，早的在前；默认为接下来 28 天，"
+                        "一次最多查询 62 天。不带时区的时间按北京时间（Asia/Shanghai）"
+                        "理解。距开始不足 `YOUTH_COUNSELLING_MIN_NOTICE_HOURS`（默认 2）"
+                        "小时的时段不再显示。")
+@raises(errors.NotFound)
+async def free_slots(counsellor_id: CounsellorId, session: SessionDep, start: From = None, end: To = None,
                      cursor: Cursor = None, limit: SlotLimit = 100) -> Page[SlotPublic]:
     return await counselling.free_slots(session, counsellor_id=counsellor_id, start=start, end=end, cursor=cursor,
                                         limit=limit)
 
 
 @router.post(f"{YOUTH}/bookings", response_model=BookingPublic, status_code=status.HTTP_201_CREATED,
-             summary="Book a free slot with an intake (Idempotency-Key honoured)")
+             summary="预约心理咨询",
+             description="青年用户，需已完成实名信息（姓名和身份证号）。预约一个空闲时段并填写登记内容（仅负责的咨询师和值班咨询师可见）"
+                         "；至少提前 `YOUTH_COUNSELLING_MIN_NOTICE_HOURS`（默认 2）"
+                         "小时，每人最多保留 `YOUTH_COUNSELLING_MAX_UPCOMING`（默认 2）"
+                         "个未开始的预约，时间不能与自己的其他预约重叠。近期爽约或临时取消达到 `YOUTH_RESTRICTION_STRIKE"
+                         "_THRESHOLD`（默认 2）次的，`YOUTH_RESTRICTION_DAYS`（默认 30）"
+                         "天内不能自助预约。登记中的风险回答会提示中心尽快跟进。带 `Idempotency-Key` 重试会得到同一回答。")
+@raises(errors.NotFound, cerr.SlotTaken, cerr.NoticeTooShort, cerr.ModeNotOffered, cerr.ProfileRequired, cerr.BookingRestricted, cerr.Overlap, cerr.TooManyUpcoming)
 async def book(body: BookingIn, user: YouthUser, session: SessionDep, idem: IdempotencyDep) -> BookingPublic:
     return await idem.run(session, user, lambda: counselling.book(session, actor=user, data=body), status_code=201)
 
 
-@router.get(f"{YOUTH}/bookings", response_model=Page[BookingPublic], summary="My bookings, newest first")
-async def my_bookings(user: YouthUser, session: SessionDep, upcoming: bool = False, cursor: Cursor = None,
+@router.get(f"{YOUTH}/bookings", response_model=Page[BookingPublic],
+            summary="我的心理咨询预约",
+            description="青年用户。自己的预约，最新的在前；`upcoming=true` 只看未开始的。"
+                        "不含登记内容。")
+@raises()
+async def my_bookings(user: YouthUser, session: SessionDep, upcoming: Annotated[bool, Query(description="只看未开始的预约")] = False, cursor: Cursor = None,
                       limit: Limit = 20) -> Page[BookingPublic]:
     return await counselling.my_bookings(session, actor=user, upcoming=upcoming, cursor=cursor, limit=limit)
 
 
 @router.get(f"{YOUTH}/bookings/{{booking_id}}", response_model=BookingOwnDetail,
-            summary="One of my bookings with my intake answers")
-async def my_booking(booking_id: int, user: CurrentUser, session: SessionDep) -> BookingOwnDetail:
+            summary="我的一个预约",
+            description="登录后可调用。自己的一个预约及自己填写的登记内容；别人的预约回答 404。")
+@raises(errors.NotFound)
+async def my_booking(booking_id: BookingId, user: CurrentUser, session: SessionDep) -> BookingOwnDetail:
     return await counselling.my_booking(session, actor=user, booking_id=booking_id)
 
 
 @router.delete(f"{YOUTH}/bookings/{{booking_id}}", response_model=BookingPublic,
-               summary="Cancel my booking (frees the slot; late when within the late-cancel window)")
-async def cancel(booking_id: int, user: CurrentUser, session: SessionDep) -> BookingPublic:
+               summary="取消我的预约",
+               description="登录后可调用。取消自己未开始的预约，时段重新开放；距开始不足 `YOUTH_COUNSELLING_LATE_CANCE"
+                           "L_HOURS`（默认 12）小时的取消记为临时取消，计入爽约记录。"
+                           "咨询开始后不能取消。")
+@raises(errors.NotFound, cerr.BookingState, cerr.SessionStarted)
+async def cancel(booking_id: BookingId, user: CurrentUser, session: SessionDep) -> BookingPublic:
     return await counselling.cancel(session, actor=user, booking_id=booking_id)
 
 
 @router.post(f"{YOUTH}/bookings/{{booking_id}}/reschedule", response_model=BookingPublic,
-             summary="Move my booking to another free slot of the same centre, atomically")
-async def reschedule(booking_id: int, body: RescheduleIn, user: YouthUser, session: SessionDep,
+             summary="改约到其他时段",
+             description="青年用户。把自己未开始的预约一次性改到同一咨询中心的另一个空闲时段（原时段随即开放）"
+                         "；新时段同样需满足提前量和不重叠的规则，距开始不足 `YOUTH_COUNSELLING_LATE_CANCEL_HOU"
+                         "RS`（默认 12）小时的改约记为临时取消。带 `Idempotency-Key` 重试会得到同一回答。")
+@raises(errors.NotFound, cerr.BookingState, cerr.SessionStarted, cerr.SlotTaken, cerr.NoticeTooShort, cerr.ModeNotOffered, cerr.OtherCentre, cerr.Overlap, cerr.TooManyUpcoming)
+async def reschedule(booking_id: BookingId, body: RescheduleIn, user: YouthUser, session: SessionDep,
                      idem: IdempotencyDep) -> BookingPublic:
     return await idem.run(session, user, lambda: counselling.reschedule(
         session, actor=user, booking_id=booking_id, slot_id=body.slot_id))
 
 
 @router.get("/api/v1/me/counselling-restriction", response_model=CounsellingRestriction,
-            summary="Whether my self-bookings are paused for no-shows or late cancellations, why, until when")
+            summary="我的预约限制",
+            description="青年用户。自己是否因爽约或临时取消暂时不能自助预约心理咨询，"
+                        "原因、到何时为止，以及求助热线。")
+@raises()
 async def my_restriction(user: YouthUser, session: SessionDep) -> CounsellingRestriction:
     return await counselling.my_restriction(session, actor=user)
 
@@ -125,83 +173,123 @@ async def my_restriction(user: YouthUser, session: SessionDep) -> CounsellingRes
 
 
 @router.post(f"{CENTRE}/counsellors", response_model=CounsellorOwn, status_code=status.HTTP_201_CREATED,
-             summary="Create a counsellor profile (a draft; submit it for review to publish)")
+             summary="添加咨询师（草稿）",
+             description="心理咨询中心的机构成员。创建咨询师资料（草稿），经 `/api/v1/provider/postings/counsel"
+                         "lor/{id}/submit` 提交审核、通过后公开；可关联本机构的一个成员账号（每个账号只能关联一位咨询师）"
+                         "。")
+@raises()
 async def create_counsellor(body: CounsellorIn, user: CentreUser, session: SessionDep) -> CounsellorOwn:
     return await counselling.create_counsellor(session, actor=user, data=body)
 
 
-@router.get(f"{CENTRE}/counsellors", response_model=Page[CounsellorOwn])
+@router.get(f"{CENTRE}/counsellors", response_model=Page[CounsellorOwn],
+            summary="本中心的咨询师",
+            description="心理咨询中心的机构成员。本机构的全部咨询师及其审核状态。")
+@raises()
 async def own_counsellors(user: CentreUser, session: SessionDep, cursor: Cursor = None, limit: Limit = 20
                           ) -> Page[CounsellorOwn]:
     return await counselling.own_counsellors(session, actor=user, cursor=cursor, limit=limit)
 
 
-@router.get(f"{CENTRE}/counsellors/{{counsellor_id}}", response_model=CounsellorOwn)
-async def own_counsellor(counsellor_id: int, user: CentreUser, session: SessionDep) -> CounsellorOwn:
+@router.get(f"{CENTRE}/counsellors/{{counsellor_id}}", response_model=CounsellorOwn,
+            summary="本中心的一位咨询师",
+            description="心理咨询中心的机构成员。本机构一位咨询师的资料和审核状态；别的机构的回答 404。")
+@raises(errors.NotFound)
+async def own_counsellor(counsellor_id: CounsellorId, user: CentreUser, session: SessionDep) -> CounsellorOwn:
     return await counselling.own_counsellor(session, actor=user, counsellor_id=counsellor_id)
 
 
 @router.patch(f"{CENTRE}/counsellors/{{counsellor_id}}", response_model=CounsellorOwn,
-              summary="Edit a profile (public text on a published profile goes back to review)")
-async def update_counsellor(counsellor_id: int, body: CounsellorUpdate, user: CentreUser, session: SessionDep
+              summary="修改咨询师资料",
+              description="心理咨询中心的机构成员。只改给出的字段；已发布的资料改了公开内容会重新进入审核。")
+@raises(errors.NotFound)
+async def update_counsellor(counsellor_id: CounsellorId, body: CounsellorUpdate, user: CentreUser, session: SessionDep
                             ) -> CounsellorOwn:
     return await counselling.update_counsellor(session, actor=user, counsellor_id=counsellor_id, data=body)
 
 
 @router.post(f"{CENTRE}/counsellors/{{counsellor_id}}/slots", response_model=SlotOwn,
-             status_code=status.HTTP_201_CREATED, summary="Publish one slot")
-async def create_slot(counsellor_id: int, body: SlotIn, user: CentreUser, session: SessionDep) -> SlotOwn:
+             status_code=status.HTTP_201_CREATED,
+             summary="发布一个时段",
+             description="心理咨询中心的机构成员。为本机构的咨询师发布一个可预约时段：开始时间在将来、"
+                         "180 天以内，且不能与这位咨询师已有的时段重叠。")
+@raises(errors.NotFound, cerr.SlotOverlap)
+async def create_slot(counsellor_id: CounsellorId, body: SlotIn, user: CentreUser, session: SessionDep) -> SlotOwn:
     return await counselling.create_slot(session, actor=user, counsellor_id=counsellor_id, data=body)
 
 
 @router.post(f"{CENTRE}/counsellors/{{counsellor_id}}/slots/pattern", response_model=SlotPatternResult,
              status_code=status.HTTP_201_CREATED,
-             summary="Publish slots from a weekly pattern (past and overlapping times are skipped)")
-async def create_slot_pattern(counsellor_id: int, body: SlotPatternIn, user: CentreUser, session: SessionDep
+             summary="按每周规律发布时段",
+             description="心理咨询中心的机构成员。按每周的规律一次生成多个时段（180 天以内，"
+                         "数量有上限）；已过去的和与已有时段重叠的时间会跳过，回答中列出生成和跳过的数量。")
+@raises(errors.NotFound)
+async def create_slot_pattern(counsellor_id: CounsellorId, body: SlotPatternIn, user: CentreUser, session: SessionDep
                               ) -> SlotPatternResult:
     return await counselling.create_slot_pattern(session, actor=user, counsellor_id=counsellor_id, data=body)
 
 
 @router.get(f"{CENTRE}/counsellors/{{counsellor_id}}/slots", response_model=Page[SlotOwn],
-            summary="All slots of a counsellor with their state (default: from yesterday, 28 days)")
-async def own_slots(counsellor_id: int, user: CentreUser, session: SessionDep, start: From = None, end: To = None,
+            summary="咨询师的全部时段",
+            description="心理咨询中心的机构成员。本机构一位咨询师的所有时段及其状态（空闲、"
+                        "已预约、已撤下）；默认从昨天起 28 天，一次最多 62 天。"
+                        "不带时区的时间按北京时间理解。")
+@raises(errors.NotFound)
+async def own_slots(counsellor_id: CounsellorId, user: CentreUser, session: SessionDep, start: From = None, end: To = None,
                     cursor: Cursor = None, limit: SlotLimit = 100) -> Page[SlotOwn]:
     return await counselling.own_slots(session, actor=user, counsellor_id=counsellor_id, start=start, end=end,
                                        cursor=cursor, limit=limit)
 
 
-@router.delete(f"{CENTRE}/slots/{{slot_id}}", response_model=SlotOwn, summary="Withdraw a free slot")
-async def withdraw_slot(slot_id: int, user: CentreUser, session: SessionDep) -> SlotOwn:
+@router.delete(f"{CENTRE}/slots/{{slot_id}}", response_model=SlotOwn,
+               summary="撤下时段",
+               description="心理咨询中心的机构成员。撤下本机构一个空闲的时段；已有预约的时段需先取消预约。")
+@raises(errors.NotFound, cerr.SlotBooked)
+async def withdraw_slot(slot_id: SlotId, user: CentreUser, session: SessionDep) -> SlotOwn:
     return await counselling.withdraw_slot(session, actor=user, slot_id=slot_id)
 
 
 @router.get(f"{CENTRE}/centre", response_model=CentreSettings,
-            summary="The centre's opening hours and duty list")
+            summary="本中心的开放时间和值班名单",
+            description="心理咨询中心的机构成员。中心的每周开放时间（未设置时为默认值 `YOUTH_COUNSELLING_DEFAULT_OP"
+                        "ENING_HOURS`）和值班咨询师名单；风险提示需在开放时间内 `YOUTH_COUNSELLING_RISK_AC"
+                        "K_HOURS`（默认 1）小时内跟进。")
+@raises()
 async def centre_settings(user: CentreUser, session: SessionDep) -> CentreSettings:
     return await counselling.centre_settings(session, actor=user)
 
 
 @router.patch(f"{CENTRE}/centre", response_model=CentreSettings,
-              summary="Set the opening hours or replace the duty list (owners only)")
+              summary="设置开放时间或值班名单",
+              description="仅机构负责人。设置中心的每周开放时间，或整份替换值班名单（只能包含本机构的成员账号）"
+                          "。")
+@raises(errors.NotOrgOwner, cerr.DutyNotMember)
 async def update_centre(body: CentreSettingsUpdate, user: CentreUser, session: SessionDep) -> CentreSettings:
     return await counselling.update_centre(session, actor=user, data=body)
 
 
 @router.get(f"{CENTRE}/risk-queue", response_model=Page[RiskQueueItem],
-            summary="Risk-flagged bookings nobody has acknowledged, most urgent first (duty: all; a counsellor: own)")
+            summary="风险提示待跟进",
+            description="心理咨询中心的机构成员：值班咨询师看到全部，咨询师只看到自己的。"
+                        "登记中有风险回答、还没有人跟进的预约，最紧急的在前；超过 `YOUTH_COUNSELLING_RISK_ACK_HOU"
+                        "RS`（默认 1，按开放时间计）小时未跟进的会通知整个值班名单。")
+@raises()
 async def risk_queue(user: CentreUser, session: SessionDep, cursor: Cursor = None, limit: Limit = 50
                      ) -> Page[RiskQueueItem]:
     return await counselling.risk_queue(session, actor=user, cursor=cursor, limit=limit)
 
 
 @router.get(f"{CENTRE}/bookings", response_model=Page[CentreBooking],
-            summary="The centre's bookings by local day (default today), soonest first; no intake")
+            summary="本中心的预约",
+            description="心理咨询中心的机构成员。按北京时间的日期（默认今天，一次最多 31 天）"
+                        "查看预约，早的在前；可按咨询师、状态、风险提示筛选。不含登记内容。")
+@raises()
 async def centre_bookings(
-    user: CentreUser, session: SessionDep, from_date: DayIn | None = None, to_date: DayIn | None = None,
-    counsellor_id: Annotated[int | None, Query(ge=1)] = None,
+    user: CentreUser, session: SessionDep, from_date: FromDate = None, to_date: ToDate = None,
+    counsellor_id: Annotated[int | None, Query(ge=1, description="只看这位咨询师的")] = None,
     mine: Annotated[bool, Query(description="Only counsellors linked to my account")] = False,
     flagged: Annotated[bool | None, Query(description="Risk-flagged bookings only (true) or none of them")] = None,
-    status: BookingStatus | None = None, cursor: Cursor = None, limit: Limit = 50,
+    status: Annotated[BookingStatus | None, Query(description="预约状态")] = None, cursor: Cursor = None, limit: Limit = 50,
 ) -> Page[CentreBooking]:
     return await counselling.centre_bookings(session, actor=user, first=from_date, last=to_date,
                                              counsellor_id=counsellor_id, mine=mine, flagged=flagged, status=status,
@@ -211,46 +299,67 @@ async def centre_bookings(
 # The booking-level endpoints accept any signed-in account and answer 404 unless it belongs to the
 # booking's centre: to staff and other organisations a booking does not exist.
 @router.get(f"{CENTRE}/bookings/{{booking_id}}", response_model=CentreBookingDetail,
-            summary="One booking with its intake, for its counsellor and the duty list (the read is audited)")
-async def centre_booking(booking_id: int, user: CurrentUser, session: SessionDep) -> CentreBookingDetail:
+            summary="一个预约及登记内容",
+            description="负责这次咨询的咨询师或中心的值班咨询师。一个预约及来访者的登记内容；"
+                        "每次查看记入审计日志。其他人（包括团委工作人员和其他机构）回答 404 或 403。")
+@raises(errors.NotFound, cerr.CareTeamOnly)
+async def centre_booking(booking_id: BookingId, user: CurrentUser, session: SessionDep) -> CentreBookingDetail:
     return await counselling.centre_booking(session, actor=user, booking_id=booking_id)
 
 
 @router.post(f"{CENTRE}/bookings/{{booking_id}}/cancel", response_model=CentreBooking,
-             summary="Cancel a booking with a reason; the person is notified")
-async def centre_cancel(booking_id: int, body: CentreCancelIn, user: CurrentUser, session: SessionDep
+             summary="中心取消预约",
+             description="本中心的机构成员。以理由取消一个未开始的预约，来访者会收到通知；"
+                         "可选择是否重新开放该时段。不计入来访者的爽约记录。")
+@raises(errors.NotFound, cerr.BookingState)
+async def centre_cancel(booking_id: BookingId, body: CentreCancelIn, user: CurrentUser, session: SessionDep
                         ) -> CentreBooking:
     return await counselling.centre_cancel(session, actor=user, booking_id=booking_id, data=body)
 
 
 @router.post(f"{CENTRE}/bookings/{{booking_id}}/attendance", response_model=CentreBooking,
-             summary="Mark a started session attended or no-show")
-async def mark_attendance(booking_id: int, body: AttendanceIn, user: CurrentUser, session: SessionDep
+             summary="标记到场或未到场",
+             description="负责这次咨询的咨询师或值班咨询师。咨询开始后标记到场或未到场；"
+                         "未到场计入来访者的爽约记录。")
+@raises(errors.NotFound, cerr.CareTeamOnly, cerr.BookingState, cerr.SessionNotStarted)
+async def mark_attendance(booking_id: BookingId, body: AttendanceIn, user: CurrentUser, session: SessionDep
                           ) -> CentreBooking:
     return await counselling.mark_attendance(session, actor=user, booking_id=booking_id, status=body.status)
 
 
 @router.post(f"{CENTRE}/bookings/{{booking_id}}/risk-followups", response_model=RiskState,
              status_code=status.HTTP_201_CREATED,
-             summary="Record what was done about a risk answer (the first record acknowledges it)")
-async def risk_follow_up(booking_id: int, body: RiskFollowUpIn, user: CurrentUser, session: SessionDep) -> RiskState:
+             summary="记录风险跟进",
+             description="负责这次咨询的咨询师或值班咨询师。记录对风险回答采取的处理；"
+                         "第一条记录即视为已跟进，预约离开风险队列。")
+@raises(errors.NotFound, cerr.CareTeamOnly, cerr.NotFlagged)
+async def risk_follow_up(booking_id: BookingId, body: RiskFollowUpIn, user: CurrentUser, session: SessionDep) -> RiskState:
     return await counselling.follow_up(session, actor=user, booking_id=booking_id, data=body)
 
 
 @router.post(f"{CENTRE}/bookings/{{booking_id}}/waive-strike", response_model=CentreBooking,
-             summary="Waive this booking's no-show or late cancellation, with a reason the person is told")
-async def waive_strike(booking_id: int, body: WaiveIn, user: CurrentUser, session: SessionDep) -> CentreBooking:
+             summary="免除爽约记录",
+             description="机构负责人或值班咨询师。以理由免除这个预约的爽约或临时取消记录，"
+                         "来访者会收到理由；不再有足够记录支持的预约限制随之解除。")
+@raises(errors.NotFound, cerr.DutyOrOwnerOnly, cerr.NothingToWaive)
+async def waive_strike(booking_id: BookingId, body: WaiveIn, user: CurrentUser, session: SessionDep) -> CentreBooking:
     return await counselling.waive_strike(session, actor=user, booking_id=booking_id, reason=body.reason)
 
 
 @router.put(f"{CENTRE}/bookings/{{booking_id}}/notes", response_model=NotePublic,
-            summary="Write my session notes (only I can read them)")
-async def write_note(booking_id: int, body: NoteIn, user: CurrentUser, session: SessionDep) -> NotePublic:
+            summary="填写咨询记录",
+            description="只有负责这次咨询的咨询师。咨询开始后填写或整份替换自己的咨询记录（加密保存，"
+                        "只有本人能读）。")
+@raises(errors.NotFound, cerr.NoteAuthor, cerr.BookingState, cerr.SessionNotStarted, errors.Conflict)
+async def write_note(booking_id: BookingId, body: NoteIn, user: CurrentUser, session: SessionDep) -> NotePublic:
     return await counselling.write_note(session, actor=user, booking_id=booking_id, body=body.body)
 
 
-@router.get(f"{CENTRE}/bookings/{{booking_id}}/notes", response_model=NotePublic, summary="My session notes")
-async def read_note(booking_id: int, user: CurrentUser, session: SessionDep) -> NotePublic:
+@router.get(f"{CENTRE}/bookings/{{booking_id}}/notes", response_model=NotePublic,
+            summary="读取咨询记录",
+            description="只有写下它的咨询师。自己对这次咨询的记录；还没有写时回答 404。")
+@raises(errors.NotFound)
+async def read_note(booking_id: BookingId, user: CurrentUser, session: SessionDep) -> NotePublic:
     return await counselling.read_note(session, actor=user, booking_id=booking_id)
 
 
@@ -258,7 +367,10 @@ async def read_note(booking_id: int, user: CurrentUser, session: SessionDep) -> 
 
 
 @router.get("/api/v1/staff/counselling/stats", response_model=CounsellingStats,
-            summary="Counts only, by session date (default: 30 days either side of today)")
-async def stats(user: StaffUser, session: SessionDep, from_date: DayIn | None = None, to_date: DayIn | None = None,
-                org_id: Annotated[int | None, Query(ge=1)] = None) -> CounsellingStats:
+            summary="心理咨询统计",
+            description="仅团委工作人员。按咨询日期统计的数量（默认今天前后各 30 天，"
+                        "一次最多一年），可按咨询中心筛选；只有计数，不含任何个人信息。")
+@raises()
+async def stats(user: StaffUser, session: SessionDep, from_date: FromDate = None, to_date: ToDate = None,
+                org_id: OrgFilter = None) -> CounsellingStats:
     return await counselling.stats(session, first=from_date, last=to_date, org_id=org_id)

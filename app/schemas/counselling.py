@@ -9,7 +9,7 @@ import re
 from datetime import date, datetime, time
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from app.schemas.common import DateTimeIn, DayIn, Reason, StrictModel
 from app.schemas.moderation import PostingState
@@ -32,6 +32,39 @@ Introduction = Annotated[str, StringConstraints(strip_whitespace=True, max_lengt
 Nickname = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)]
 
 
+_PHOTO = "https://cdn.example.com/counsellors/17.jpg"
+_COUNSELLOR_IN = {"display_name": "陈老师", "gender": "female", "qualifications": ["国家二级心理咨询师"],
+                  "specialties": ["study_stress", "emotions"], "modes": ["in_person", "video"], "languages": ["普通话"],
+                  "photo_url": None, "introduction": "擅长陪伴大学生应对学业压力。", "user_id": 88}
+_COUNSELLOR = {"id": 17, "org_id": 9, "org_name": "春城青年心理服务中心", "display_name": "陈老师", "gender": "female",
+               "qualifications": ["国家二级心理咨询师"], "specialties": ["study_stress", "emotions"],
+               "specialty_labels": ["学业压力", "情绪"], "modes": ["in_person", "video"], "languages": ["普通话"],
+               "photo_url": _PHOTO, "introduction": "擅长陪伴大学生应对学业压力。", "next_free_at": "2026-12-08T06:00:00Z"}
+_COUNSELLOR_OWN = {**_COUNSELLOR, "status": "published", "review_flag": None, "review_reason": None,
+                   "submitted_at": "2026-11-19T08:00:00Z", "published_at": "2026-11-20T03:00:00Z",
+                   "hidden_by_reports": False, "user_id": 88, "created_at": "2026-11-18T08:00:00Z",
+                   "updated_at": "2026-11-20T03:00:00Z"}
+_SLOT = {"id": 901, "counsellor_id": 17, "starts_at": "2026-12-08T06:00:00Z", "ends_at": "2026-12-08T06:50:00Z"}
+_SLOT_OWN = {**_SLOT, "status": "free", "booking_id": None}
+_INTAKE = {"topic": "study_stress", "description": "期末临近，最近睡不好。", "self_harm_thoughts": False}
+# FastAPI drops nulls from examples, so a required field that may be null shows a value here: this
+# booking was cancelled by the person, late.
+_BOOKING = {"id": 3001, "status": "cancelled", "mode": "video", "starts_at": "2026-12-08T06:00:00Z",
+            "ends_at": "2026-12-08T06:50:00Z", "counsellor": {"id": 17, "display_name": "陈老师", "photo_url": _PHOTO},
+            "org_id": 9, "nickname": "小雨", "late_change": True, "reschedule_count": 0, "cancel_reason": "临时要考试",
+            "cancelled_at": "2026-12-08T01:00:00Z", "created_at": "2026-12-01T02:00:00Z", "crisis_resources": None, "outreach": None}
+# A no-show, marked, with its strike waived (nullable required fields need a value: see _BOOKING).
+_CENTRE_BOOKING = {"id": 3001, "status": "no_show", "mode": "video", "starts_at": "2026-12-08T06:00:00Z",
+                   "ends_at": "2026-12-08T06:50:00Z", "counsellor_id": 17, "counsellor_name": "陈老师",
+                   "client_name": "小雨", "client_uses_nickname": True, "age_band": "18-24", "risk_flag": False,
+                   "late_change": False, "cancel_reason": "（未取消）", "attendance_marked_at": "2026-12-08T07:00:00Z",
+                   "strike": {"kind": "no_show", "waived": True, "waive_reason": "来访者因突发疾病未能到场"}}
+_FOLLOWUP = {"id": 1, "action": "called_back", "action_label": "已电话回访", "note": "已电话联系来访者，情况稳定。",
+             "author_id": 88, "created_at": "2026-12-01T03:00:00Z"}
+_RISK = {"due_at": "2026-12-01T03:30:00Z", "overdue": False, "acknowledged_at": "2026-12-01T03:00:00Z",
+         "acknowledged_by": 88, "escalated_at": "2026-12-01T03:30:00Z", "followups": [_FOLLOWUP]}
+
+
 def _unique(values: list[str] | None) -> list[str] | None:
     return None if values is None else list(dict.fromkeys(values))
 
@@ -40,14 +73,16 @@ def _unique(values: list[str] | None) -> list[str] | None:
 
 
 class CounsellorIn(StrictModel):
-    display_name: Name
-    gender: Gender
-    qualifications: list[Qualification] = Field(default_factory=list, max_length=10)
-    specialties: list[Specialty] = Field(min_length=1, max_length=6)
-    modes: list[Mode] = Field(min_length=1, max_length=3)
-    languages: list[Language] = Field(default_factory=lambda: ["普通话"], min_length=1, max_length=6)
-    photo_url: PhotoUrl | None = None
-    introduction: Introduction | None = None
+    model_config = ConfigDict(json_schema_extra={"example": _COUNSELLOR_IN})
+
+    display_name: Name = Field(description="咨询师的称呼")
+    gender: Gender = Field(description="咨询师性别")
+    qualifications: list[Qualification] = Field(default_factory=list, max_length=10, description="资质（如国家二级心理咨询师）")
+    specialties: list[Specialty] = Field(min_length=1, max_length=6, description="擅长方向")
+    modes: list[Mode] = Field(min_length=1, max_length=3, description="提供的咨询方式")
+    languages: list[Language] = Field(default_factory=lambda: ["普通话"], min_length=1, max_length=6, description="可使用的语言")
+    photo_url: PhotoUrl | None = Field(None, description="照片地址（https）")
+    introduction: Introduction | None = Field(None, description="个人介绍")
     user_id: int | None = Field(default=None, ge=1, description=(
         "The centre member account this counsellor signs in with (optional): it reads the intake of the "
         "counsellor's bookings, marks their attendance and alone writes their notes"))
@@ -58,15 +93,17 @@ class CounsellorIn(StrictModel):
 class CounsellorUpdate(StrictModel):
     """Only the fields sent change; null clears photo_url, introduction and user_id."""
 
-    display_name: Name | None = None
-    gender: Gender | None = None
-    qualifications: list[Qualification] | None = Field(default=None, max_length=10)
-    specialties: list[Specialty] | None = Field(default=None, min_length=1, max_length=6)
-    modes: list[Mode] | None = Field(default=None, min_length=1, max_length=3)
-    languages: list[Language] | None = Field(default=None, min_length=1, max_length=6)
-    photo_url: PhotoUrl | None = None
-    introduction: Introduction | None = None
-    user_id: int | None = Field(default=None, ge=1)
+    model_config = ConfigDict(json_schema_extra={"example": {"introduction": "擅长陪伴大学生应对学业压力。", "modes": ["in_person", "video"]}})
+
+    display_name: Name | None = Field(None, description="咨询师的称呼")
+    gender: Gender | None = Field(None, description="咨询师性别")
+    qualifications: list[Qualification] | None = Field(default=None, max_length=10, description="资质（如国家二级心理咨询师）")
+    specialties: list[Specialty] | None = Field(default=None, min_length=1, max_length=6, description="擅长方向")
+    modes: list[Mode] | None = Field(default=None, min_length=1, max_length=3, description="提供的咨询方式")
+    languages: list[Language] | None = Field(default=None, min_length=1, max_length=6, description="可使用的语言")
+    photo_url: PhotoUrl | None = Field(None, description="照片地址（https）")
+    introduction: Introduction | None = Field(None, description="个人介绍")
+    user_id: int | None = Field(default=None, ge=1, description="关联的本机构成员账号；为空表示未关联")
 
     _dedupe = field_validator("qualifications", "specialties", "modes", "languages")(_unique)
 
@@ -79,27 +116,31 @@ class CounsellorUpdate(StrictModel):
 
 
 class CounsellorPublic(BaseModel):
-    id: int
-    org_id: int
-    org_name: str | None = None
-    display_name: str
-    gender: str
-    qualifications: list[str]
-    specialties: list[str]
-    specialty_labels: list[str]
-    modes: list[str]
-    languages: list[str]
-    photo_url: str | None
-    introduction: str | None
-    next_free_at: datetime | None = None
+    model_config = ConfigDict(json_schema_extra={"example": _COUNSELLOR})
+
+    id: int = Field(description="咨询师编号")
+    org_id: int = Field(description="咨询中心（机构）编号")
+    org_name: str | None = Field(None, description="咨询中心名称")
+    display_name: str = Field(description="咨询师的称呼")
+    gender: str = Field(description="咨询师性别")
+    qualifications: list[str] = Field(description="资质（如国家二级心理咨询师）")
+    specialties: list[str] = Field(description="擅长方向")
+    specialty_labels: list[str] = Field(description="擅长方向的中文名称")
+    modes: list[str] = Field(description="提供的咨询方式")
+    languages: list[str] = Field(description="可使用的语言")
+    photo_url: str | None = Field(description="照片地址（https）")
+    introduction: str | None = Field(description="个人介绍")
+    next_free_at: datetime | None = Field(None, description="最近一个可预约时段的开始时间；没有时为空")
 
 
 class CounsellorOwn(CounsellorPublic, PostingState):
     """The centre's view: the public profile with its review state and linked account."""
 
-    user_id: int | None
-    created_at: datetime
-    updated_at: datetime
+    model_config = ConfigDict(json_schema_extra={"example": _COUNSELLOR_OWN})
+
+    user_id: int | None = Field(description="关联的本机构成员账号；为空表示未关联")
+    created_at: datetime = Field(description="创建时间")
+    updated_at: datetime = Field(description="最后修改时间")
 
 
 # --- slots -----------------------------------------------------------------------------------------
@@ -108,21 +149,25 @@ LocalDateTime = Annotated[DateTimeIn, Field(description="ISO 8601; without an of
 
 
 class SlotIn(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"starts_at": "2026-12-08T14:00:00+08:00", "duration_minutes": 50}})
+
     starts_at: LocalDateTime
-    duration_minutes: int = Field(default=50, ge=15, le=180)
+    duration_minutes: int = Field(default=50, ge=15, le=180, description="时长（分钟）")
 
 
 class SlotPatternIn(StrictModel):
     """Slots every chosen weekday between two local times, e.g. Tue/Thu 14:00–18:00 as 50-minute
     sessions with 10-minute breaks, for the next ``weeks`` weeks from ``start_date``."""
 
+    model_config = ConfigDict(json_schema_extra={"example": {"weekdays": [2, 4], "day_start": "09:00", "day_end": "12:00", "session_minutes": 50, "break_minutes": 10, "weeks": 4}})
+
     weekdays: list[Annotated[int, Field(ge=1, le=7)]] = Field(min_length=1, max_length=7,
                                                                description="ISO weekdays, 1 = Monday")
-    day_start: time
-    day_end: time
-    session_minutes: int = Field(default=50, ge=15, le=180)
-    break_minutes: int = Field(default=10, ge=0, le=120)
-    weeks: int = Field(default=4, ge=1, le=12)
+    day_start: time = Field(description="每天第一个时段的开始时间（北京时间）")
+    day_end: time = Field(description="每天最后一个时段的结束时间（北京时间）")
+    session_minutes: int = Field(default=50, ge=15, le=180, description="每个时段的时长（分钟）")
+    break_minutes: int = Field(default=10, ge=0, le=120, description="两个时段之间的休息（分钟）")
+    weeks: int = Field(default=4, ge=1, le=12, description="生成多少周")
     start_date: DayIn | None = Field(default=None, description="Local date; default today")
 
     @model_validator(mode="after")
@@ -135,112 +180,138 @@ class SlotPatternIn(StrictModel):
 
 
 class SlotPublic(BaseModel):
-    id: int
-    counsellor_id: int
-    starts_at: datetime
-    ends_at: datetime
+    model_config = ConfigDict(json_schema_extra={"example": _SLOT})
+
+    id: int = Field(description="时段编号")
+    counsellor_id: int = Field(description="咨询师编号")
+    starts_at: datetime = Field(description="开始时间")
+    ends_at: datetime = Field(description="结束时间")
 
 
 class SlotOwn(SlotPublic):
-    status: str
-    booking_id: int | None = None
+    model_config = ConfigDict(json_schema_extra={"example": _SLOT_OWN})
+
+    status: str = Field(description="`free` 空闲、`booked` 已预约、`withdrawn` 已撤下")
+    booking_id: int | None = Field(None, description="预约编号；空闲时为空")
 
 
 class SlotPatternResult(BaseModel):
-    created: int
+    model_config = ConfigDict(json_schema_extra={"example": {"created": 1, "skipped": 0, "slots": [_SLOT_OWN]}})
+
+    created: int = Field(description="生成的时段数")
     skipped: int = Field(description="Times in the past or overlapping existing slots")
-    slots: list[SlotOwn]
+    slots: list[SlotOwn] = Field(description="生成的时段")
 
 
 # --- bookings: the person's side -------------------------------------------------------------------
 
 
 class IntakeIn(StrictModel):
-    topic: Topic
-    description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] = ""
+    model_config = ConfigDict(json_schema_extra={"example": _INTAKE})
+
+    topic: Topic = Field(description="想咨询的主题")
+    description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] = Field("", description="想说的情况（加密保存）")
     self_harm_thoughts: bool = Field(description="最近是否有伤害自己的想法")
 
 
 class IntakeOut(BaseModel):
-    topic: str
-    description: str
-    self_harm_thoughts: bool
+    model_config = ConfigDict(json_schema_extra={"example": _INTAKE})
+
+    topic: str = Field(description="想咨询的主题")
+    description: str = Field(description="想说的情况（加密保存）")
+    self_harm_thoughts: bool = Field(description="近期是否有伤害自己的想法（回答“是”会提示中心尽快跟进）")
 
 
 class BookingIn(StrictModel):
-    slot_id: int = Field(ge=1)
-    mode: Mode
-    intake: IntakeIn
+    model_config = ConfigDict(json_schema_extra={"example": {"slot_id": 901, "mode": "video", "intake": _INTAKE, "nickname": "小雨"}})
+
+    slot_id: int = Field(ge=1, description="时段编号")
+    mode: Mode = Field(description="咨询方式")
+    intake: IntakeIn = Field(description="登记内容（仅负责的咨询师和值班咨询师可见）")
     nickname: Nickname | None = Field(default=None, description="Book under this name; the centre then sees it "
                                                                 "and an age band instead of the real name")
 
 
 class RescheduleIn(StrictModel):
-    slot_id: int = Field(ge=1)
+    model_config = ConfigDict(json_schema_extra={"example": {"slot_id": 905}})
+
+    slot_id: int = Field(ge=1, description="时段编号")
 
 
 class CrisisResource(BaseModel):
-    name: str
-    phone: str
+    model_config = ConfigDict(json_schema_extra={"example": {"name": "全国心理援助热线", "phone": "12356"}})
+
+    name: str = Field(description="热线名称")
+    phone: str = Field(description="电话")
 
 
 class CounsellorBrief(BaseModel):
-    id: int
-    display_name: str
-    photo_url: str | None
+    model_config = ConfigDict(json_schema_extra={"example": {"id": 17, "display_name": "陈老师", "photo_url": _PHOTO}})
+
+    id: int = Field(description="咨询师编号")
+    display_name: str = Field(description="咨询师的称呼")
+    photo_url: str | None = Field(description="照片地址（https）")
 
 
 class BookingPublic(BaseModel):
-    id: int
-    status: str
-    mode: str
-    starts_at: datetime
-    ends_at: datetime
-    counsellor: CounsellorBrief
-    org_id: int
-    nickname: str | None
-    late_change: bool
-    reschedule_count: int
-    cancel_reason: str | None
-    cancelled_at: datetime | None
-    created_at: datetime
+    model_config = ConfigDict(json_schema_extra={"example": _BOOKING})
+
+    id: int = Field(description="预约编号")
+    status: str = Field(description="预约状态")
+    mode: str = Field(description="咨询方式")
+    starts_at: datetime = Field(description="开始时间")
+    ends_at: datetime = Field(description="结束时间")
+    counsellor: CounsellorBrief = Field(description="咨询师")
+    org_id: int = Field(description="咨询中心（机构）编号")
+    nickname: str | None = Field(description="以昵称预约时显示给中心的称呼；为空则显示实名")
+    late_change: bool = Field(description="是否为临时取消或改约（计入爽约记录）")
+    reschedule_count: int = Field(description="改约次数")
+    cancel_reason: str | None = Field(description="取消理由")
+    cancelled_at: datetime | None = Field(description="取消时间")
+    created_at: datetime = Field(description="创建时间")
     # Present when the intake indicated a risk: whom to call now, before any appointment, and that a
     # counsellor of the centre will reach out.
-    crisis_resources: list[CrisisResource] | None = None
-    outreach: str | None = None
+    crisis_resources: list[CrisisResource] | None = Field(None, description="求助热线")
+    outreach: str | None = Field(None, description="中心会否因风险回答主动联系")
 
 
 class BookingOwnDetail(BookingPublic):
-    intake: IntakeOut
+    model_config = ConfigDict(json_schema_extra={"example": {**_BOOKING, "intake": _INTAKE}})
+
+    intake: IntakeOut = Field(description="登记内容（仅负责的咨询师和值班咨询师可见）")
 
 
 # --- bookings: the centre's side -------------------------------------------------------------------
 
 
 class StrikeState(BaseModel):
-    kind: Literal["no_show", "late_cancel"]
-    waived: bool
-    waive_reason: str | None
+    model_config = ConfigDict(json_schema_extra={"example": {"kind": "no_show", "waived": True, "waive_reason": "来访者因突发疾病未能到场"}})
+
+    kind: Literal["no_show", "late_cancel"] = Field(description="`no_show` 未到场或 `late_cancel` 临时取消")
+    waived: bool = Field(description="是否已免除")
+    waive_reason: str | None = Field(description="免除理由")
 
 
 class CentreBooking(BaseModel):
-    id: int
-    status: str
-    mode: str
-    starts_at: datetime
-    ends_at: datetime
-    counsellor_id: int
-    counsellor_name: str
+    model_config = ConfigDict(json_schema_extra={"example": _CENTRE_BOOKING})
+
+    id: int = Field(description="预约编号")
+    status: str = Field(description="预约状态")
+    mode: str = Field(description="咨询方式")
+    starts_at: datetime = Field(description="开始时间")
+    ends_at: datetime = Field(description="结束时间")
+    counsellor_id: int = Field(description="咨询师编号")
+    counsellor_name: str = Field(description="咨询师称呼")
     # The nickname when the person chose one, else the real name.
-    client_name: str
-    client_uses_nickname: bool
-    age_band: str
-    risk_flag: bool
-    late_change: bool
-    cancel_reason: str | None
-    attendance_marked_at: datetime | None
+    client_name: str = Field(description="来访者的称呼（实名或昵称）")
+    client_uses_nickname: bool = Field(description="来访者是否以昵称预约")
+    age_band: str = Field(description="来访者的年龄段")
+    risk_flag: bool = Field(description="登记中是否有风险回答")
+    late_change: bool = Field(description="是否为临时取消或改约（计入爽约记录）")
+    cancel_reason: str | None = Field(description="取消理由")
+    attendance_marked_at: datetime | None = Field(description="标记到场或未到场的时间")
     # The no-show or late cancellation this booking counts as under the restriction policy, if any.
-    strike: StrikeState | None = None
+    strike: StrikeState | None = Field(None, description="这个预约的爽约记录；没有时为空")
 
 
 FollowUpAction = Literal["called_back", "moved_earlier", "referred", "other"]
@@ -249,53 +320,65 @@ FOLLOW_UP_LABELS: dict[str, str] = {"called_back": "已电话回访", "moved_ear
 
 
 class RiskFollowUpIn(StrictModel):
-    action: FollowUpAction
+    model_config = ConfigDict(json_schema_extra={"example": {"action": "called_back", "note": "已电话联系来访者，情况稳定，约定按时咨询。"}})
+
+    action: FollowUpAction = Field(description="采取的处理")
     note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=1000)] = Field(
         description="What was done and agreed; read only by the centre's duty and the booked counsellor")
 
 
 class RiskFollowUpPublic(BaseModel):
-    id: int
-    action: str
-    action_label: str
-    note: str
-    author_id: int
-    created_at: datetime
+    model_config = ConfigDict(json_schema_extra={"example": _FOLLOWUP})
+
+    id: int = Field(description="编号")
+    action: str = Field(description="采取的处理")
+    action_label: str = Field(description="处理的中文名称")
+    note: str = Field(description="说明")
+    author_id: int = Field(description="记录人的用户编号")
+    created_at: datetime = Field(description="创建时间")
 
 
 class RiskState(BaseModel):
     """The centre's handling of a risk answer (never shown to the person)."""
 
-    due_at: datetime
+    model_config = ConfigDict(json_schema_extra={"example": _RISK})
+
+    due_at: datetime = Field(description="应在此时之前跟进")
     overdue: bool = Field(description="Not acknowledged and past due (computed at read time)")
-    acknowledged_at: datetime | None
-    acknowledged_by: int | None
-    escalated_at: datetime | None
-    followups: list[RiskFollowUpPublic]
+    acknowledged_at: datetime | None = Field(description="首次跟进时间")
+    acknowledged_by: int | None = Field(description="首次跟进人的用户编号")
+    escalated_at: datetime | None = Field(description="超时后通知整个值班名单的时间")
+    followups: list[RiskFollowUpPublic] = Field(description="跟进记录")
 
 
 class CentreBookingDetail(CentreBooking):
-    intake: IntakeOut
-    risk: RiskState | None = None
+    model_config = ConfigDict(json_schema_extra={"example": {**_CENTRE_BOOKING, "intake": _INTAKE, "risk": None}})
+
+    intake: IntakeOut = Field(description="登记内容（仅负责的咨询师和值班咨询师可见）")
+    risk: RiskState | None = Field(None, description="风险提示的跟进状态；没有风险回答时为空")
 
 
 class RiskQueueItem(BaseModel):
     """A flagged booking nobody has acknowledged yet, most urgent first; no intake."""
 
-    booking_id: int
-    status: str
-    starts_at: datetime
-    counsellor_id: int
-    counsellor_name: str
-    client_name: str
-    age_band: str
-    due_at: datetime
-    overdue: bool
-    escalated_at: datetime | None
+    model_config = ConfigDict(json_schema_extra={"example": {"booking_id": 3001, "status": "booked", "starts_at": "2026-12-08T06:00:00Z", "counsellor_id": 17, "counsellor_name": "陈老师", "client_name": "小雨", "age_band": "18-24", "due_at": "2026-12-02T03:00:00Z", "overdue": True, "escalated_at": "2026-12-02T03:00:00Z"}})
+
+    booking_id: int = Field(description="预约编号")
+    status: str = Field(description="预约状态")
+    starts_at: datetime = Field(description="开始时间")
+    counsellor_id: int = Field(description="咨询师编号")
+    counsellor_name: str = Field(description="咨询师称呼")
+    client_name: str = Field(description="来访者的称呼（实名或昵称）")
+    age_band: str = Field(description="来访者的年龄段")
+    due_at: datetime = Field(description="应在此时之前跟进")
+    overdue: bool = Field(description="是否已超时未跟进")
+    escalated_at: datetime | None = Field(description="超时后通知整个值班名单的时间")
 
 
 class WaiveIn(StrictModel):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
+    model_config = ConfigDict(json_schema_extra={"example": {"reason": "来访者因突发疾病未能到场，已提供说明"}})
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)] = Field(description="免除理由（来访者会看到）")
 
 
 # --- the centre's settings -------------------------------------------------------------------------
@@ -326,12 +409,16 @@ OpeningSpan = Annotated[str, StringConstraints(strip_whitespace=True, max_length
 
 
 class DutyMember(BaseModel):
-    user_id: int
-    nickname: str | None
-    username: str | None
+    model_config = ConfigDict(json_schema_extra={"example": {"user_id": 88, "nickname": "陈老师", "username": "chen_counsellor"}})
+
+    user_id: int = Field(description="成员的用户编号")
+    nickname: str | None = Field(description="昵称")
+    username: str | None = Field(description="用户名")
 
 
 class CentreSettings(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"opening_hours": ["09:00-18:00", "09:00-18:00", "09:00-18:00", "09:00-18:00", "09:00-18:00", None, None], "default_hours": True, "risk_ack_hours": 1.0, "duty": [{"user_id": 88, "nickname": "陈老师", "username": "chen_counsellor"}]}})
+
     opening_hours: list[str | None] = Field(description="Monday first, Shanghai time, null for closed")
     default_hours: bool = Field(description="The platform's default hours: the centre has not set its own")
     risk_ack_hours: float = Field(description="Opening hours within which a risk flag must be acknowledged")
@@ -339,7 +426,9 @@ class CentreSettings(BaseModel):
 
 
 class CentreSettingsUpdate(StrictModel):
-    opening_hours: list[OpeningSpan | None] | None = Field(default=None, min_length=7, max_length=7)
+    model_config = ConfigDict(json_schema_extra={"example": {"opening_hours": ["09:00-18:00", "09:00-18:00", "09:00-18:00", "09:00-18:00", "09:00-17:00", "10:00-16:00", None], "duty_user_ids": [88]}})
+
+    opening_hours: list[OpeningSpan | None] | None = Field(default=None, min_length=7, max_length=7, description="每周开放时间：7 项，周一在前，每项为 `HH:MM-HH:MM`（北京时间）或空（不开放）")
     duty_user_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] | None = Field(
         default=None, max_length=50, description="Members of the centre, in order; replaces the list")
 
@@ -355,31 +444,41 @@ class CentreSettingsUpdate(StrictModel):
 
 
 class CounsellingRestriction(BaseModel):
-    restricted: bool
-    until: datetime | None = None
-    reason: str | None = None
+    model_config = ConfigDict(json_schema_extra={"example": {"restricted": False, "until": None, "reason": None, "crisis_resources": [{"name": "全国心理援助热线", "phone": "12356"}]}})
+
+    restricted: bool = Field(description="是否暂时不能自助预约")
+    until: datetime | None = Field(None, description="限制到何时为止")
+    reason: str | None = Field(None, description="原因")
     # Whom to call now, whatever the booking rules say.
-    crisis_resources: list[CrisisResource]
+    crisis_resources: list[CrisisResource] = Field(description="求助热线")
 
 
 class CentreCancelIn(StrictModel):
-    reason: Reason
+    model_config = ConfigDict(json_schema_extra={"example": {"reason": "咨询师临时生病，很抱歉需要取消", "reopen_slot": False}})
+
+    reason: Reason = Field(description="取消理由（来访者会看到）")
     reopen_slot: bool = Field(default=False, description="Offer the time to others again")
 
 
 class AttendanceIn(StrictModel):
-    status: Literal["attended", "no_show"]
+    model_config = ConfigDict(json_schema_extra={"example": {"status": "attended"}})
+
+    status: Literal["attended", "no_show"] = Field(description="`attended` 到场或 `no_show` 未到场")
 
 
 class NoteIn(StrictModel):
-    body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+    model_config = ConfigDict(json_schema_extra={"example": {"body": "来访者谈到期末压力，约定下周继续。"}})
+
+    body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)] = Field(description="咨询记录（加密保存，只有本人能读）")
 
 
 class NotePublic(BaseModel):
-    booking_id: int
-    body: str
-    created_at: datetime
-    updated_at: datetime
+    model_config = ConfigDict(json_schema_extra={"example": {"booking_id": 3001, "body": "来访者谈到期末压力，约定下周继续。", "created_at": "2026-12-08T07:00:00Z", "updated_at": "2026-12-08T07:00:00Z"}})
+
+    booking_id: int = Field(description="预约编号")
+    body: str = Field(description="咨询记录（加密保存，只有本人能读）")
+    created_at: datetime = Field(description="创建时间")
+    updated_at: datetime = Field(description="最后修改时间")
 
 
 # --- staff -------------------------------------------------------------------------------------------
@@ -388,16 +487,18 @@ class NotePublic(BaseModel):
 class CounsellingStats(BaseModel):
     """Counts only: nothing here identifies a person or says what they talked about."""
 
-    from_date: date
-    to_date: date
-    org_id: int | None
-    counsellors_published: int
-    slots: dict[str, int]
-    bookings: dict[str, int]
-    bookings_by_mode: dict[str, int]
-    late_changes: int
-    risk_flagged: int
-    nickname_bookings: int
+    model_config = ConfigDict(json_schema_extra={"example": {"from_date": "2026-11-01", "to_date": "2026-11-30", "org_id": 9, "counsellors_published": 12, "slots": {"free": 40, "booked": 85}, "bookings": {"booked": 20, "attended": 60, "no_show": 5}, "bookings_by_mode": {"in_person": 50, "video": 30, "phone": 5}, "late_changes": 4, "risk_flagged": 3, "nickname_bookings": 22, "risk_awaiting": 1, "risk_overdue": 0}})
+
+    from_date: date = Field(description="统计开始日期")
+    to_date: date = Field(description="统计结束日期")
+    org_id: int | None = Field(description="只统计这个咨询中心；为空为全部")
+    counsellors_published: int = Field(description="已发布的咨询师数")
+    slots: dict[str, int] = Field(description="时段数")
+    bookings: dict[str, int] = Field(description="预约数")
+    bookings_by_mode: dict[str, int] = Field(description="按咨询方式的预约数")
+    late_changes: int = Field(description="临时取消或改约数")
+    risk_flagged: int = Field(description="有风险回答的预约数")
+    nickname_bookings: int = Field(description="以昵称预约的数量")
     # Now, whatever the dates: flagged bookings not yet acknowledged, within and past their time.
-    risk_awaiting: int
-    risk_overdue: int
+    risk_awaiting: int = Field(description="风险提示待跟进数")
+    risk_overdue: int = Field(description="风险提示超时未跟进数")
