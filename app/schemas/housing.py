@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    ConfigDict,
     Field,
     StringConstraints,
     field_validator,
@@ -63,7 +64,68 @@ def _district(v: str | None) -> str | None:
 # --- provider input ---------------------------------------------------------------------------------
 
 
+_UT = {"id": 21, "layout": "one_room", "layout_label": "一室", "name": "一室一厅", "area_sqm": 35.5, "rent_fen": 120000,
+       "deposit_fen": 120000, "total_units": 40, "available_units": 12, "remaining_units": 5}
+_UT_IN = {"layout": "one_room", "name": "一室一厅", "area_sqm": 35.5, "rent_fen": 120000, "deposit_fen": 120000,
+          "total_units": 40, "available_units": 12}
+_ELIG = {"min_age": 18, "max_age": 35, "require_no_home": True, "graduated_within_years": 5,
+         "require_work_in_kunming": True, "rules": ["年龄 18–35 岁", "在昆明无自有住房", "毕业不超过 5 年", "在昆明工作"]}
+_CARD = {"id": 7, "name": "呈贡青年公寓", "district": "呈贡区", "address": "呈贡区春融西路 88 号", "lat": 24.88, "lng": 102.82,
+         "metro_station": "呈贡广场", "cover_photo": "https://img.example.cn/housing/7/cover.jpg", "amenities": ["空调", "洗衣机"],
+         "allocation": "lottery", "min_rent_fen": 120000, "max_rent_fen": 180000, "units_remaining": 5,
+         "org_name": "春城安居运营公司", "published_at": "2026-11-01T10:00:00+08:00", "distance_km": None, "favourited": True,
+         "unit_types": [_UT]}
+_DETAIL = {**_CARD, "description": "步行 5 分钟到地铁站。", "photo_urls": ["https://img.example.cn/housing/7/1.jpg"],
+           "eligibility": _ELIG, "applications_close_at": "2026-12-31T18:00:00+08:00", "accepting_applications": True,
+           "status": "published", "lottery_status": None,
+           "my_application": {"id": 42, "number": "HC20261110-0042", "status": "submitted", "status_label": "已提交"}}
+_PROJECT_IN = {"name": "呈贡青年公寓", "district": "呈贡区", "address": "呈贡区春融西路 88 号", "lat": 24.88, "lng": 102.82,
+               "metro_station": "呈贡广场", "description": "步行 5 分钟到地铁站。", "amenities": ["空调", "洗衣机"],
+               "photo_urls": ["https://img.example.cn/housing/7/1.jpg"], "allocation": "lottery",
+               "applications_close_at": "2026-12-31T18:00:00+08:00", "min_age": 18, "max_age": 35,
+               "require_no_home": True, "graduated_within_years": 5, "require_work_in_kunming": True,
+               "unit_types": [_UT_IN]}
+_PROVIDER = {"status": "published", "review_flag": None, "review_reason": None,
+             "submitted_at": "2026-10-30T09:00:00+08:00", "published_at": "2026-11-01T10:00:00+08:00",
+             "hidden_by_reports": False, "id": 7, "org_id": 3, "name": "呈贡青年公寓", "district": "呈贡区",
+             "address": "呈贡区春融西路 88 号", "lat": 24.88, "lng": 102.82, "metro_station": "呈贡广场",
+             "description": "步行 5 分钟到地铁站。", "amenities": ["空调", "洗衣机"],
+             "photo_urls": ["https://img.example.cn/housing/7/1.jpg"], "allocation": "lottery",
+             "applications_close_at": "2026-12-31T18:00:00+08:00", "intake_closed_at": None, "eligibility": _ELIG,
+             "min_rent_fen": 120000, "max_rent_fen": 180000, "units_total": 40, "units_available": 12,
+             "units_remaining": 5, "created_at": "2026-10-28T15:00:00+08:00", "updated_at": "2026-11-01T10:00:00+08:00",
+             "unit_types": [_UT], "application_counts": {"submitted": 30, "eligible": 12}, "lottery_status": None}
+_APP = {"id": 42, "number": "HC20261110-0042", "project_id": 7, "unit_type_id": 21, "layout": "one_room",
+        "status": "offered", "status_label": "已获得房源，待确认", "status_reason": None, "draw_position": 3,
+        "submitted_at": "2026-11-10T09:30:00+08:00", "offered_at": "2026-11-20T10:00:00+08:00",
+        "offer_expires_at": "2026-11-23T10:00:00+08:00"}
+_MY_APP = {**_APP, "project_name": "呈贡青年公寓", "district": "呈贡区", "layout_label": "一室", "rent_fen": 120000,
+           "deposit_fen": 120000, "waiting_position": None, "responded_at": None,
+           "history": [{"from_status": None, "to_status": "submitted", "to_status_label": "已提交", "reason": None,
+                        "actor_role": "youth", "at": "2026-11-10T09:30:00+08:00"}]}
+_PROVIDER_APP = {**_APP, "decided_at": "2026-11-12T16:00:00+08:00",
+                 "applicant": {"real_name": "李云", "id_number_masked": "5301**********1234", "phone_masked": "138****5678",
+                               "age": 26, "gender": "female", "district": "呈贡区", "education": "bachelor",
+                               "graduation_year": 2023, "employment_status": "employed", "owns_home_in_kunming": False,
+                               "works_in_kunming": True},
+                 "unmet_rules": {}}
+_LOTTERY = {"project_id": 7, "status": "drawn", "algorithm": "SHA-256(seed + 申请号) 升序", "list_sha256": "9f86d081884c7d65" * 4,
+            "entries": ["HC20261110-0042", "HC20261111-0051"], "entries_count": 2, "frozen_at": "2026-12-31T18:00:00+08:00",
+            "seed": "03 11 17 22 28 31 + 09", "seed_source": "中国福利彩票双色球 2026138 期开奖号码",
+            "seed_set_at": "2027-01-02T21:30:00+08:00", "round": 1, "drawn_at": "2027-01-03T10:00:00+08:00",
+            "order": ["HC20261111-0051", "HC20261110-0042"], "units_available": 1,
+            "unit_types": [{"unit_type_id": 21, "layout": "one_room", "layout_label": "一室", "available_units": 1,
+                            "remaining_units": 0, "entries": 2}],
+            "results": [{"position": 1, "number": "HC20261111-0051", "unit_type_id": 21, "outcome": "offered",
+                         "outcome_label": "已获得房源，待确认"},
+                        {"position": 2, "number": "HC20261110-0042", "unit_type_id": 21, "outcome": "eligible",
+                         "outcome_label": "符合条件，等候中"}],
+            "previous_draws": []}
+
+
 class UnitTypeIn(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"example": _UT_IN})
+
     layout: Layout = Field(description="户型：`studio` 开间、`one_room` 一室、`two_rooms` 两室、`three_rooms` 三室")
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)] | None = Field(default=None, description="户型名称（可不填）")
     area_sqm: Annotated[float, Field(ge=5, le=300)] = Field(description="面积（平方米，5–300）")
@@ -80,6 +142,8 @@ class UnitTypeIn(StrictModel):
 
 
 class UnitTypeUpdate(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"rent_fen": 130000, "available_units": 10}})
+
     layout: Layout | None = Field(default=None, description="户型：`studio` 开间、`one_room` 一室、`two_rooms` 两室、`three_rooms` 三室；不填为不改")
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)] | None = Field(default=None, description="户型名称（可不填）；不填为不改")
     area_sqm: Annotated[float, Field(ge=5, le=300)] | None = Field(default=None, description="面积（平方米，5–300）；不填为不改")
@@ -104,6 +168,8 @@ class _ProjectFields(StrictModel):
 
 
 class ProjectIn(_ProjectFields):
+    model_config = ConfigDict(json_schema_extra={"example": _PROJECT_IN})
+
     name: Name = Field(description="项目名称（2–100 字）")
     district: str = Field(description="所在区县（昆明市的区县之一）")
     address: Address = Field(description="地址")
@@ -124,6 +190,8 @@ class ProjectIn(_ProjectFields):
 
 
 class ProjectUpdate(_ProjectFields):
+    model_config = ConfigDict(json_schema_extra={"example": {"description": "步行 5 分钟到地铁站，拎包入住。", "applications_close_at": "2026-12-31T18:00:00+08:00"}})
+
     name: Name | None = Field(default=None, description="项目名称（2–100 字）；不填为不改")
     district: str | None = Field(default=None, description="所在区县（昆明市的区县之一）；不填为不改")
     address: Address | None = Field(default=None, description="地址；不填为不改")
@@ -143,6 +211,8 @@ class ProjectUpdate(_ProjectFields):
 
 
 class DecisionIn(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"decision": "ineligible", "reason": "申请人在昆明已有自有住房"}})
+
     decision: Decision = Field(description="审核结果：`eligible` 符合条件或 `ineligible` 不符合条件")
     reason: Reason | None = Field(default=None, description="理由；不符合条件时必填（申请人会看到）")
 
@@ -156,20 +226,29 @@ class DecisionIn(StrictModel):
 class CorrectionIn(StrictModel):
     """A decision made by mistake, corrected: the reason is shown to the applicant."""
 
+    model_config = ConfigDict(json_schema_extra={"example": {"decision": "eligible", "reason": "经核实，申请人在昆明没有自有住房，更正为符合条件"}})
+
+
     decision: Decision = Field(description="更正后的审核结果：`eligible` 或 `ineligible`")
     reason: Reason = Field(description="更正的理由（申请人会看到）")
 
 
 class WithdrawOfferIn(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"reason": "该房源需要维修，暂时不能入住"}})
+
     reason: Reason = Field(description="撤回房源的理由（申请人会看到）")  # shown to the applicant
 
 
 class SeedIn(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"seed": "03 11 17 22 28 31 + 09", "source": "中国福利彩票双色球 2026138 期开奖号码"}})
+
     seed: Seed = Field(description="事先公布的公开随机数")
     source: SeedSource = Field(description="随机数的来源，如某期公开彩票的开奖号码")  # where the public value comes from, e.g. the draw number of a public lottery
 
 
 class RedrawIn(SeedIn):
+    model_config = ConfigDict(json_schema_extra={"example": {"seed": "05 09 14 20 26 33 + 12", "source": "中国福利彩票双色球 2026139 期开奖号码", "reason": "上次使用的随机数来源有误"}})
+
     reason: Reason = Field(description="重新抽签的理由（会公开）")
 
 
@@ -177,10 +256,14 @@ class RedrawIn(SeedIn):
 
 
 class ApplyIn(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"unit_type_id": 21}})
+
     unit_type_id: Annotated[int, Field(ge=1)] = Field(description="申请的户型编号")
 
 
 class WithdrawIn(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"reason": "已找到其他住处"}})
+
     reason: Reason | None = Field(default=None, description="理由（可不填）")
 
 
@@ -210,6 +293,8 @@ class Eligibility(BaseModel):
 
 
 class ProjectCard(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": _CARD})
+
     id: int = Field(description="项目编号")
     name: str = Field(description="项目名称")
     district: str = Field(description="所在区县")
@@ -238,6 +323,8 @@ class MyApplicationBrief(BaseModel):
 
 
 class ProjectDetail(ProjectCard):
+    model_config = ConfigDict(json_schema_extra={"example": _DETAIL})
+
     description: str = Field(description="项目介绍")
     photo_urls: list[str] = Field(description="照片地址")
     eligibility: Eligibility = Field(description="申请条件")
@@ -249,12 +336,16 @@ class ProjectDetail(ProjectCard):
 
 
 class EligibilityCheck(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"eligible": False, "real_name_verified": True, "unmet": {"require_no_home": "您在资料中填写了在昆明有自有住房"}}})
+
     eligible: bool = Field(description="按我现在的资料是否符合申请条件")
     real_name_verified: bool = Field(description="是否已完成实名认证")
     unmet: dict[str, str] = Field(description="不符合的条件及原因")  # rule → why it is not met
 
 
 class ProviderProject(PostingState):
+    model_config = ConfigDict(json_schema_extra={"example": _PROVIDER})
+
     id: int = Field(description="项目编号")
     org_id: int = Field(description="运营机构编号")
     name: str = Field(description="项目名称（2–100 字）")
@@ -292,6 +383,8 @@ class HistoryItem(BaseModel):
 
 
 class MyApplication(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": _MY_APP})
+
     id: int = Field(description="申请编号")
     number: str = Field(description="申请号")
     project_id: int = Field(description="项目编号")
@@ -332,6 +425,8 @@ class Applicant(BaseModel):
 
 
 class ProviderApplication(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": _PROVIDER_APP})
+
     id: int = Field(description="申请编号")
     number: str = Field(description="申请号")
     project_id: int = Field(description="项目编号")
@@ -379,6 +474,8 @@ class LotteryDrawPublic(BaseModel):
 
 
 class LotteryPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": _LOTTERY})
+
     project_id: int = Field(description="项目编号")
     status: LotteryStatus = Field(description="摇号阶段：`frozen` 名单已封存、`seeded` 已登记随机数、`drawn` 已抽签")
     algorithm: str = Field(description="抽签算法的说明（任何人可据此复算）")
@@ -399,5 +496,7 @@ class LotteryPublic(BaseModel):
 
 
 class FavouriteState(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"project_id": 7, "favourited": True}})
+
     project_id: int = Field(description="项目编号")
     favourited: bool = Field(description="是否已收藏")
