@@ -22,7 +22,7 @@ class NextStep(BaseModel):
 
 
 class TimelineItem(BaseModel):
-    service: str  # housing | events | counselling | volunteer (| openings)
+    service: str  # housing | events | counselling | volunteer | openings
     kind: str  # what the item is: housing_application, event_registration, …
     id: int
     title: str
