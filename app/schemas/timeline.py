@@ -34,7 +34,7 @@ class TimelineItem(BaseModel):
         "links": {"project_id": 7, "application_id": 42},
     }})
 
-    service: str = Field(description="所属服务：housing、events、counselling、volunteer（及之后登记的服务）")
+    service: str = Field(description="所属服务：housing、events、counselling、volunteer、openings")
     kind: str = Field(description="条目类型，如 housing_application、event_registration")
     id: int = Field(description="条目在其服务中的编号（如申请编号、报名编号）")
     title: str = Field(description="标题：申请的项目、报名的活动等")

@@ -39,3 +39,5 @@ __all__ = [
     "provider_view", "put_resume", "reject", "reject_rest", "response_times", "update_opening", "view_of",
     "withdraw",
 ]
+from app.services.openings import reminders as _reminders  # noqa: F401  (registers its reminders)
+from app.services.openings import timeline as _timeline  # noqa: F401  (registers its timeline source)

@@ -13,6 +13,9 @@ class OpeningsSettings(ServiceSettings):
     openings_offer_default_days: int = 7
     # Live applications a person may hold at once across all openings (submitted to offered).
     openings_max_open_applications: int = 10
+    # How long before an offer's answer-by time, and before an interview, the reminder goes out.
+    openings_offer_reminder_hours: float = 24
+    openings_interview_reminder_hours: float = 24
 
 
 def settings() -> OpeningsSettings:

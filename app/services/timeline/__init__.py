@@ -14,7 +14,7 @@ A page therefore costs one statement plus a few per service on it, flat as a per
 (``bench/``: a person with 1,000 items). Reads compute due states (an offer past its answer-by time
 shows as lapsed) and never write.
 
-To add a service (openings): write ``app/services/<service>/timeline.py`` with its two functions and
+To add a service: write ``app/services/<service>/timeline.py`` with its two functions and
 ``register("<service>", items=..., load=...)``, and import it from the service's ``__init__``.
 """
 
