@@ -61,14 +61,38 @@ VERIFY_LIMIT = ratelimit.bucket("certificate_verify", "30/60", per="ip", descrip
 # --- codes ------------------------------------------------------------------------------------------
 
 
+def _gf32_mul(a: int, b: int) -> int:
+    """Multiplication in GF(32) (the polynomial x^5 + x^2 + 1): the characters are its 32 elements."""
+    product = 0
+    while b:
+        if b & 1:
+            product ^= a
+        b >>= 1
+        a <<= 1
+        if a & 0b100000:
+            a ^= 0b100101
+    return product
+
+
+# Position i of the payload weighs ALPHA^(16 - i); the check character weighs 1. ALPHA = x generates the
+# field's 31 non-zero elements, so all 17 weights differ.
+_WEIGHTS = []
+_w = 1
+for _ in range(PAYLOAD_CHARS):
+    _w = _gf32_mul(_w, 2)
+    _WEIGHTS.append(_w)
+_WEIGHTS.reverse()
+
+
 def check_char(payload: str) -> str:
-    """Luhn mod 32: catches every single wrong character and every swap of two neighbours."""
-    total, factor = 0, 2
-    for ch in reversed(payload):
-        addend = factor * _INDEX[ch]
-        total += addend // 32 + addend % 32
-        factor = 1 if factor == 2 else 2
-    return ALPHABET[(32 - total % 32) % 32]
+    """The character that makes the weighted sum of the whole code zero in GF(32). A wrong character
+    changes the sum by (its weight × the error), never zero; a swap of two different neighbours by
+    (the difference of their weights × the difference of the characters), never zero either. (Luhn
+    mod 32, used before, missed every swap of a 0 next to a Z.)"""
+    total = 0
+    for weight, ch in zip(_WEIGHTS, payload, strict=True):
+        total ^= _gf32_mul(weight, _INDEX[ch])
+    return ALPHABET[total]
 
 
 def new_code() -> str:
