@@ -2,7 +2,7 @@
 of the organisations that recorded the hours, stating the hours, the service content and the recording
 organisation; verifiable by anyone from their code, which shows only what a verifier needs.
 
-Codes: 80 random bits as 16 Crockford base32 characters and one check character (Luhn mod 32), shown
+Codes: 80 random bits as 16 Crockford base32 characters and one check character (a weighted sum in GF(32), `check_char`), shown
 in groups of four. A code whose check character does not match was mistyped; a well-formed code that
 was never issued is a forgery (or from elsewhere) — the verifier is told which. Input is read the
 Crockford way (case and hyphens ignored, I and L read as 1, O as 0).
