@@ -201,8 +201,9 @@ async def own_counsellor(counsellor_id: CounsellorId, user: CentreUser, session:
 
 @router.patch(f"{CENTRE}/counsellors/{{counsellor_id}}", response_model=CounsellorOwn,
               summary="修改咨询师资料",
-              description="心理咨询中心的机构成员。只改给出的字段；已发布的资料改了公开内容会重新进入审核。")
-@raises(errors.NotFound)
+              description="心理咨询中心的机构成员。只改给出的字段；已发布的资料改了公开内容会重新进入审核；"
+                          "已下架或已关闭的资料不能修改（409 POSTING_STATE_INVALID）。")
+@raises(errors.NotFound, errors.PostingStateInvalid)
 async def update_counsellor(counsellor_id: CounsellorId, body: CounsellorUpdate, user: CentreUser, session: SessionDep
                             ) -> CounsellorOwn:
     return await counselling.update_counsellor(session, actor=user, counsellor_id=counsellor_id, data=body)

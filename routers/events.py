@@ -172,7 +172,7 @@ async def get_own_event(ev: OwnEvent, session: SessionDep) -> EventProvider:
 @router.patch("/api/v1/provider/events/{event_id}", response_model=EventProvider,
               summary="修改活动",
             description="仅活动主办机构（联谊交友类机构）成员，只能操作本机构的活动（其他机构的活动回答 404）。只改填写的字段；已发布的活动修改公开内容后重新进入审核。已取消的活动不能修改；已有人报名的活动不能把时间改到过去。名额通过“修改名额”修改。")
-@raises(errors.ValidationFailed, everr.StateInvalid, everr.TimeInPast)
+@raises(errors.ValidationFailed, errors.PostingStateInvalid, everr.StateInvalid, everr.TimeInPast)
 async def update_event(ev: OwnEventLocked, body: EventUpdate, user: Organiser, session: SessionDep) -> EventProvider:
     return await events.update_event(session, actor=user, ev=ev, data=body)
 

@@ -201,7 +201,7 @@ async def get_own_opening(opening: OwnOpening, session: SessionDep) -> OpeningPr
               summary="修改岗位",
               description="机构成员。只改给出的字段（类型不能改）；已发布的岗位改了公开内容会重新进入审核。名额不能少于已"
                           "接受录用的人数，截止时间应在现在之后、一年之内。")
-@raises(errors.NotFound, oerr.PlacesBelowTaken)
+@raises(errors.NotFound, errors.PostingStateInvalid, oerr.PlacesBelowTaken)
 async def update_opening(opening_id: OpeningId, body: OpeningUpdate, user: Provider, session: SessionDep
                          ) -> OpeningProvider:
     return await openings.update_opening(session, actor=user, opening_id=opening_id, data=body)
