@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.kit.dialect import greatest
 from app.schemas.timeline import NextStep, TimelineItem, TimelineStep
 from app.services import timeline
-from app.services.events.common import held_as_announced
+from app.services.events.common import shown_status
 from app.services.events.settings import settings as event_settings
 from models.events import Event, EventRegistration
 
@@ -45,11 +45,7 @@ async def _load(session: AsyncSession, ids: list[int], now: datetime) -> dict[in
         if r.cancelled_at:
             history.append(TimelineStep(status=r.status, label=LABELS.get(r.status, r.status), at=r.cancelled_at,
                                         reason=ev.cancel_reason if r.status == "event_cancelled" else None))
-        status = r.status
-        if (status == "confirmed" and r.checked_in_at is None and ev.ends_at <= now and ev.cancelled_at is None
-                and held_as_announced(r, ev)):
-            # a no-show the sweeper has not recorded yet: shown as it will be stored, never written by a read
-            status = "no_show"
+        status = shown_status(r, ev, now)  # a due no-show shows before the sweeper records it
         if status == "no_show":
             history.append(TimelineStep(status=status, label=LABELS[status], at=ev.ends_at))
         due = (r.status == "confirmed" and r.checked_in_at is None and ev.ends_at > now and ev.cancelled_at is None)
