@@ -182,6 +182,54 @@ def _normalise(node: Any) -> None:
             _normalise(value)
 
 
+# --- examples keep their nulls ---------------------------------------------------------------------
+
+_EXAMPLE_KEYS = ("example", "examples")
+_SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+_SCHEMA_ONE = ("items", "additionalProperties", "not", "contains", "if", "then", "else", "propertyNames")
+_SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
+
+
+def _raw_schemas(app: Any) -> dict[str, Any]:
+    """The component schemas as pydantic makes them, before FastAPI's final encoding drops every
+    ``None`` in the document (``exclude_none``), the nulls of examples included. Same fields and names
+    as the document's own (FastAPI's functions, the app's setting)."""
+    from fastapi.openapi.utils import (
+        get_definitions,
+        get_fields_from_routes,
+        get_flat_models_from_fields,
+        get_model_name_map,
+    )
+
+    fields = get_fields_from_routes(list(app.routes))
+    names = get_model_name_map(get_flat_models_from_fields(fields, known_models=set()))
+    _, definitions = get_definitions(fields=fields, model_name_map=names,
+                                     separate_input_output_schemas=app.separate_input_output_schemas)
+    return definitions
+
+
+def _restore_examples(raw: Any, done: Any) -> None:
+    """Copy ``example``/``examples`` from the pydantic schema ``raw`` onto the document's ``done``,
+    walking only where JSON Schema has subschemas (a field may be called ``examples`` too)."""
+    if not isinstance(raw, dict) or not isinstance(done, dict):
+        return
+    from fastapi.encoders import jsonable_encoder
+
+    for key in _EXAMPLE_KEYS:
+        if raw.get(key) is not None:
+            done[key] = jsonable_encoder(raw[key])
+    for key in _SCHEMA_MAPS:
+        if isinstance(raw.get(key), dict) and isinstance(done.get(key), dict):
+            for name, sub in raw[key].items():
+                _restore_examples(sub, done[key].get(name))
+    for key in _SCHEMA_ONE:
+        _restore_examples(raw.get(key), done.get(key))
+    for key in _SCHEMA_LISTS:
+        if isinstance(raw.get(key), list) and isinstance(done.get(key), list):
+            for sub_raw, sub_done in zip(raw[key], done[key], strict=False):
+                _restore_examples(sub_raw, sub_done)
+
+
 def api_routes(app: Any) -> Iterator[Any]:
     from fastapi.routing import iter_route_contexts
 
@@ -198,7 +246,7 @@ def operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]
 
 
 def finish(app: Any, spec: dict[str, Any]) -> dict[str, Any]:
-    """FastAPI's document, made truthful: errors, security, constraints."""
+    """FastAPI's document, made truthful: errors, security, constraints, examples with their nulls."""
     by_id = {(r.operation_id or r.unique_id): r for r in api_routes(app)}
     for _path, _method, op in operations(spec):
         route = by_id[op["operationId"]]
@@ -219,6 +267,8 @@ def finish(app: Any, spec: dict[str, Any]) -> dict[str, Any]:
         op["security"] = _security(route)
     spec["servers"] = [{"url": "/", "description": "本服务（相对地址）"}]
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    for name, raw in _raw_schemas(app).items():
+        _restore_examples(raw, schemas.get(name))
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     schemas["ErrorBody"] = copy.deepcopy(ERROR_BODY_SCHEMA)
@@ -238,6 +288,72 @@ def install(app: Any) -> None:
         return cache["spec"]
 
     app.openapi = openapi
+
+
+# --- what operations really answer (tests) -----------------------------------------------------------
+
+# Not a contract: a 500 is a bug, found by the test that meets it, never declared.
+NEVER_DECLARED = frozenset({errors.InternalError.code})
+
+# (method, route template) -> (the route, the error codes it answered). Filled by AnswerRecorder.
+Answered = dict[tuple[str, str], tuple[Any, set[str]]]
+ANSWERED: Answered = {}
+
+
+class AnswerRecorder:
+    """ASGI middleware, installed only under ``YOUTH_ENV=test`` (app.main): notes the error code of every
+    JSON error answer with the route that gave it, so that the test session can compare what operations
+    really answer with what they declare (``undeclared_answers``; tests/conftest.py fails the run)."""
+
+    def __init__(self, app: Any, store: Answered | None = None) -> None:
+        self.app = app
+        self.store = ANSWERED if store is None else store
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status, is_json, body = 0, False, bytearray()
+
+        async def watch(message: Any) -> None:
+            nonlocal status, is_json
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                content_type = dict(message.get("headers") or []).get(b"content-type", b"")
+                is_json = content_type.startswith(b"application/json")
+            elif message["type"] == "http.response.body" and status >= 400 and is_json:
+                body.extend(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            route = scope.get("route")
+            if status >= 400 and body and route is not None:
+                try:
+                    code = json.loads(bytes(body)).get("code")
+                except (ValueError, AttributeError):
+                    code = None
+                if isinstance(code, str):
+                    key = (scope.get("method", ""), getattr(route, "path", ""))
+                    self.store.setdefault(key, (route, set()))[1].add(code)
+
+
+def undeclared_answers(answered: Answered | None = None) -> list[str]:
+    """Every (operation, code) that was answered but is not among the operation's errors (its own
+    ``@raises`` and what its dependencies and parameters add). Only operations in the document that
+    declare their errors are held to it; an operation never called is not checked."""
+    out = []
+    for (method, path), (route, codes) in sorted((answered if answered is not None else ANSWERED).items()):
+        if not getattr(route, "include_in_schema", False) or getattr(route, "dependant", None) is None:
+            continue
+        if not declared(route):
+            continue
+        allowed = {c.code for c in errors_of(route)} | NEVER_DECLARED
+        for code in sorted(codes - allowed):
+            out.append(f"{method} {path} ({route.operation_id or operation_id(route)}) answered {code}, "
+                       f"which it does not declare")
+    return out
 
 
 # --- docs/errors.md ---------------------------------------------------------------------------------

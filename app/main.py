@@ -321,6 +321,10 @@ def create_app(*, start_standin: bool = True) -> FastAPI:
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     # Outside everything else, so that a refused body (413) or a proxy error is counted too.
     app.add_middleware(MetricsMiddleware)
+    if settings.env == "test":
+        # Which error codes each operation really answers, checked against its declaration at the end
+        # of the test session (tests/conftest.py).
+        app.add_middleware(contract.AnswerRecorder)
 
     @app.get("/healthz", tags=["health"], summary="进程存活检查",
              description="进程在运行即回答 `{\"status\": \"ok\"}`，不查数据库。给负载均衡和容器健康检查用。")

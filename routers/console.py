@@ -8,7 +8,6 @@ the CSRF token. Each handler is its dependencies, one service call and a templat
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from datetime import date
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -21,16 +20,25 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from app import crypto, errors
 from app.config import KUNMING_DISTRICTS
+from app.contract import raises
 from app.deps import SessionDep, StaffUser, client_ip
 from app.kit import csv as kit_csv
 from app.kit.postings import REGISTRY, path_id, status_label
 from app.kit.time import display
+from app.schemas.common import DayIn
+from app.schemas.console import DashboardPublic, dashboard_enum
 from app.schemas.moderation import QueueStatus, ReviewDecision
 from app.schemas.orgs import OrgDecision
 from app.services import auth, moderation, orgs, volunteer
 from app.services import console as console_service
 from app.services.console import pages, sessions, stats, totp
-from app.services.console.errors import CsrfFailed, LoginRequired, SecondFactorRequired, SessionExpired
+from app.services.console.errors import (
+    CsrfFailed,
+    LoginRequired,
+    SecondFactorRequired,
+    SessionExpired,
+    UnknownDashboard,
+)
 from app.services.console.settings import cookie_secure
 from app.services.console.settings import settings as console_settings
 from models.moderation import ReportAction
@@ -359,19 +367,20 @@ async def audit_log(request: Request, signed: Staff, session: SessionDep,
                     action: Annotated[str | None, Query(max_length=64)] = None,
                     target_kind: Annotated[str | None, Query(max_length=40)] = None,
                     target_id: Annotated[str | None, Query(max_length=40)] = None,
-                    first: Annotated[date | None, Query(alias="from")] = None,
-                    last: Annotated[date | None, Query(alias="to")] = None,
+                    date_from: Annotated[DayIn | None, Query()] = None,
+                    date_to: Annotated[DayIn | None, Query()] = None,
                     cursor: Annotated[str | None, Query(max_length=200)] = None) -> Response:
     page = await pages.audit_log(session, actor_id=actor_id, action=action, target_kind=target_kind,
-                                 target_id=target_id, first=first, last=last, cursor=cursor)
+                                 target_id=target_id, first=date_from, last=date_to, cursor=cursor)
     return render(request, "audit.html", page=page, q=request.query_params)
 
 
 # --- dashboards ---------------------------------------------------------------------------------------
 
-First = Annotated[date | None, Query(alias="from", description="首日（上海时间），默认为12周前")]
-Last = Annotated[date | None, Query(alias="to", description="末日（上海时间），默认为今天")]
-District = Annotated[str | None, Query(max_length=16, description="昆明市的区县")]
+First = Annotated[DayIn | None, Query(description="起始日期（含），YYYY-MM-DD，上海时间；默认为截止日期前 12 周")]
+Last = Annotated[DayIn | None, Query(description="截止日期（含），YYYY-MM-DD，上海时间；默认为今天")]
+District = Annotated[str | None, Query(max_length=16, description="只统计这个昆明市的区县（如“五华区”）；不填为全市")]
+DashboardName = Annotated[str, Path(max_length=40, description="报表名称", json_schema_extra=dashboard_enum())]
 
 
 @router.get("/console/stats")
@@ -380,33 +389,44 @@ async def dashboards(request: Request, signed: Staff) -> Response:
 
 
 @router.get("/console/stats/{name}.csv")
-async def dashboard_csv(name: str, signed: Staff, session: SessionDep, first: First = None, last: Last = None,
-                        district: District = None) -> Response:
+async def dashboard_csv(name: str, signed: Staff, session: SessionDep, date_from: First = None,
+                        date_to: Last = None, district: District = None) -> Response:
     export = await stats.export(session, actor=signed.principal, name=name,
-                                f=stats.filters(first, last, district or None))
+                                f=stats.filters(date_from, date_to, district or None))
     return kit_csv.response(export)
 
 
 @router.get("/console/stats/{name}")
-async def dashboard(request: Request, name: str, signed: Staff, session: SessionDep, first: First = None,
-                    last: Last = None, district: District = None) -> Response:
-    f = stats.filters(first, last, district or None)
+async def dashboard(request: Request, name: str, signed: Staff, session: SessionDep, date_from: First = None,
+                    date_to: Last = None, district: District = None) -> Response:
+    f = stats.filters(date_from, date_to, district or None)
     data = await stats.compute(session, name, f)
     return render(request, "stats.html", data=data, f=f, query=request.url.query)
 
 
-@api.get("/api/v1/staff/stats/{name}.csv", summary="A dashboard as CSV (UTF-8 with BOM; small cells as \"<10\"; audited)")
-async def stats_csv(name: str, user: StaffUser, session: SessionDep, first: First = None, last: Last = None,
-                    district: District = None) -> Response:
-    export = await stats.export(session, actor=user, name=name, f=stats.filters(first, last, district))
+@api.get("/api/v1/staff/stats/{name}.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}},
+         summary="导出统计报表（CSV）",
+         description="仅团委工作人员。与 JSON 报表相同的表格和筛选，导出为 CSV（UTF-8 带 BOM，可直接用 Excel 打开），"
+                     "最后一行为合计；人数为 1 到 `YOUTH_CONSOLE_MIN_CELL`（默认 10）减一的单元格显示为“<10”，"
+                     "能据此推算出它的单元格一并隐藏。每次导出记入审计日志（谁、哪张报表、哪些筛选）。"
+                     "报表名称见参数 `name`。")
+@raises(UnknownDashboard)
+async def stats_csv(name: DashboardName, user: StaffUser, session: SessionDep, date_from: First = None,
+                    date_to: Last = None, district: District = None) -> Response:
+    export = await stats.export(session, actor=user, name=name, f=stats.filters(date_from, date_to, district))
     return kit_csv.response(export)
 
 
-@api.get("/api/v1/staff/stats/{name}",
-         summary="A dashboard as JSON: counts by row and column with totals; counts of 1–9 people as \"<10\"")
-async def stats_json(name: str, user: StaffUser, session: SessionDep, first: First = None, last: Last = None,
-                     district: District = None) -> dict[str, Any]:
-    return await stats.compute(session, name, stats.filters(first, last, district))
+@api.get("/api/v1/staff/stats/{name}", response_model=DashboardPublic,
+         summary="统计报表（JSON）",
+         description="仅团委工作人员。一张统计表：各行各列的计数及行、列合计，期间为 `date_from`–`date_to`"
+                     "（上海时间的日期，含两端，默认最近 12 周，最长约两年），可只看一个区县。只有计数，不含任何个人信息；"
+                     "人数为 1 到 `YOUTH_CONSOLE_MIN_CELL`（默认 10）减一的单元格显示为“<10”，"
+                     "能据此推算出它的单元格一并隐藏（0 照常显示）。报表名称见参数 `name`。")
+@raises(UnknownDashboard)
+async def stats_json(name: DashboardName, user: StaffUser, session: SessionDep, date_from: First = None,
+                     date_to: Last = None, district: District = None) -> dict[str, Any]:
+    return await stats.compute(session, name, stats.filters(date_from, date_to, district))
 
 
 # --- security settings --------------------------------------------------------------------------------

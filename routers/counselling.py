@@ -11,7 +11,7 @@ from app.contract import raises
 from app.deps import CurrentUser, Principal, SessionDep, StaffUser, YouthUser, provider_of
 from app.idempotency import IdempotencyDep
 from app.kit.pagination import MAX_LIMIT, Page
-from app.schemas.common import DateTimeIn, DayIn
+from app.schemas.common import DateFrom, DateTo
 from app.schemas.counselling import (
     AttendanceIn,
     BookingIn,
@@ -54,14 +54,10 @@ CentreUser = Annotated[Principal, Depends(provider_of("counselling_center"))]
 Cursor = Annotated[str | None, Query(max_length=200, description="上一页回答的 `next_cursor`；第一页不填")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="每页条数")]
 SlotLimit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Slots per page (a page of a calendar)")]
-From = Annotated[DateTimeIn | None, Query(alias="from", description="Without an offset: Asia/Shanghai time")]
-To = Annotated[DateTimeIn | None, Query(alias="to", description="Exclusive; at most 62 days after from")]
 
 BookingId = Annotated[int, Path(description="预约编号")]
 CounsellorId = Annotated[int, Path(description="咨询师编号")]
 SlotId = Annotated[int, Path(description="时段编号")]
-FromDate = Annotated[DayIn | None, Query(description="开始日期（北京时间），含当天")]
-ToDate = Annotated[DayIn | None, Query(description="结束日期（北京时间），含当天")]
 OrgFilter = Annotated[int | None, Query(ge=1, description="咨询中心（机构）编号")]
 
 YOUTH = "/api/v1/counselling"
@@ -96,15 +92,14 @@ async def get_counsellor(counsellor_id: CounsellorId, session: SessionDep) -> Co
 
 @router.get(f"{YOUTH}/counsellors/{{counsellor_id}}/slots", response_model=Page[SlotPublic],
             summary="咨询师的可预约时段",
-            description="无需登录。还能预约的空闲时段，早的在前；默认为接下来 28 天，"
-                        "一次最多查询 62 天。不带时区的时间按北京时间（Asia/Shanghai）"
-                        "理解。距开始不足 `YOUTH_COUNSELLING_MIN_NOTICE_HOURS`（默认 2）"
+            description="无需登录。还能预约的空闲时段，早的在前；`date_from`–`date_to` 为北京时间的日期（含两端），"
+                        "默认从今天起 28 天，一次最多查询 62 天。距开始不足 `YOUTH_COUNSELLING_MIN_NOTICE_HOURS`（默认 2）"
                         "小时的时段不再显示。")
 @raises(errors.NotFound)
-async def free_slots(counsellor_id: CounsellorId, session: SessionDep, start: From = None, end: To = None,
-                     cursor: Cursor = None, limit: SlotLimit = 100) -> Page[SlotPublic]:
-    return await counselling.free_slots(session, counsellor_id=counsellor_id, start=start, end=end, cursor=cursor,
-                                        limit=limit)
+async def free_slots(counsellor_id: CounsellorId, session: SessionDep, date_from: DateFrom = None,
+                     date_to: DateTo = None, cursor: Cursor = None, limit: SlotLimit = 100) -> Page[SlotPublic]:
+    return await counselling.free_slots(session, counsellor_id=counsellor_id, first=date_from, last=date_to,
+                                        cursor=cursor, limit=limit)
 
 
 @router.post(f"{YOUTH}/bookings", response_model=BookingPublic, status_code=status.HTTP_201_CREATED,
@@ -233,13 +228,13 @@ async def create_slot_pattern(counsellor_id: CounsellorId, body: SlotPatternIn, 
 @router.get(f"{CENTRE}/counsellors/{{counsellor_id}}/slots", response_model=Page[SlotOwn],
             summary="咨询师的全部时段",
             description="心理咨询中心的机构成员。本机构一位咨询师的所有时段及其状态（空闲、"
-                        "已预约、已撤下）；默认从昨天起 28 天，一次最多 62 天。"
-                        "不带时区的时间按北京时间理解。")
+                        "已预约、已撤下）；`date_from`–`date_to` 为北京时间的日期（含两端），"
+                        "默认从昨天起 28 天，一次最多 62 天。")
 @raises(errors.NotFound)
-async def own_slots(counsellor_id: CounsellorId, user: CentreUser, session: SessionDep, start: From = None, end: To = None,
-                    cursor: Cursor = None, limit: SlotLimit = 100) -> Page[SlotOwn]:
-    return await counselling.own_slots(session, actor=user, counsellor_id=counsellor_id, start=start, end=end,
-                                       cursor=cursor, limit=limit)
+async def own_slots(counsellor_id: CounsellorId, user: CentreUser, session: SessionDep, date_from: DateFrom = None,
+                    date_to: DateTo = None, cursor: Cursor = None, limit: SlotLimit = 100) -> Page[SlotOwn]:
+    return await counselling.own_slots(session, actor=user, counsellor_id=counsellor_id, first=date_from,
+                                       last=date_to, cursor=cursor, limit=limit)
 
 
 @router.delete(f"{CENTRE}/slots/{{slot_id}}", response_model=SlotOwn,
@@ -286,13 +281,13 @@ async def risk_queue(user: CentreUser, session: SessionDep, cursor: Cursor = Non
                         "查看预约，早的在前；可按咨询师、状态、风险提示筛选。不含登记内容。")
 @raises()
 async def centre_bookings(
-    user: CentreUser, session: SessionDep, from_date: FromDate = None, to_date: ToDate = None,
+    user: CentreUser, session: SessionDep, date_from: DateFrom = None, date_to: DateTo = None,
     counsellor_id: Annotated[int | None, Query(ge=1, description="只看这位咨询师的")] = None,
     mine: Annotated[bool, Query(description="Only counsellors linked to my account")] = False,
     flagged: Annotated[bool | None, Query(description="Risk-flagged bookings only (true) or none of them")] = None,
     status: Annotated[BookingStatus | None, Query(description="预约状态")] = None, cursor: Cursor = None, limit: Limit = 50,
 ) -> Page[CentreBooking]:
-    return await counselling.centre_bookings(session, actor=user, first=from_date, last=to_date,
+    return await counselling.centre_bookings(session, actor=user, first=date_from, last=date_to,
                                              counsellor_id=counsellor_id, mine=mine, flagged=flagged, status=status,
                                              cursor=cursor, limit=limit)
 
@@ -372,6 +367,6 @@ async def read_note(booking_id: BookingId, user: CurrentUser, session: SessionDe
             description="仅团委工作人员。按咨询日期统计的数量（默认今天前后各 30 天，"
                         "一次最多一年），可按咨询中心筛选；只有计数，不含任何个人信息。")
 @raises()
-async def stats(user: StaffUser, session: SessionDep, from_date: FromDate = None, to_date: ToDate = None,
+async def stats(user: StaffUser, session: SessionDep, date_from: DateFrom = None, date_to: DateTo = None,
                 org_id: OrgFilter = None) -> CounsellingStats:
-    return await counselling.stats(session, first=from_date, last=to_date, org_id=org_id)
+    return await counselling.stats(session, first=date_from, last=date_to, org_id=org_id)

@@ -123,11 +123,12 @@ async def my_picks(event_id: EventId, user: YouthUser, session: SessionDep) -> P
     return await events.my_picks(session, actor=user, event_id=event_id)
 
 
-@router.get("/api/v1/events/{event_id}/matches", response_model=list[MatchPublic],
+@router.get("/api/v1/events/{event_id}/matches", response_model=Page[MatchPublic],
             summary="互选结果",
-            description="青年用户。到场签到的参加者在互选结束后查看互相选择的人及其留下的联系方式；互选结束前不公布，只回答互相选择的。")
+            description="青年用户。到场签到的参加者在互选结束后查看互相选择的人及其留下的联系方式；互选结束前不公布，只回答互相选择的。"
+                        "每人最多选 3 人，结果总在一页内（`next_cursor` 为空）。")
 @raises(errors.NotFound, everr.ChoiceNotOpen, everr.ChoiceNotEligible, everr.ChoiceResultsPending)
-async def matches(event_id: EventId, user: YouthUser, session: SessionDep) -> list[MatchPublic]:
+async def matches(event_id: EventId, user: YouthUser, session: SessionDep) -> Page[MatchPublic]:
     return await events.matches(session, actor=user, event_id=event_id)
 
 

@@ -59,7 +59,7 @@ Fen = Annotated[int | None, Query(ge=0, le=10_000_000, description="月租金（
     summary="搜索人才公寓",
     description="不需要登录；登录时回答我是否已收藏。已发布的项目，可按区县、租金、户型、关键词和距离筛选并排序。只读。")
 @raises(errors.ValidationFailed)
-async def search_projects(
+async def search(
     session: ReadSession,
     viewer: OptionalUser,
     district: Annotated[list[District] | None, Query(max_length=len(KUNMING_DISTRICTS), description="区县，可多选；不填为全部")] = None,

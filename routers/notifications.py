@@ -12,7 +12,7 @@ from app.schemas.notifications import (
     DeliveryPublic,
     MarkReadIn,
     NotificationPublic,
-    PreferencePublic,
+    Preferences,
     PreferencesIn,
     SubscriptionsIn,
 )
@@ -56,21 +56,21 @@ async def subscriptions(body: SubscriptionsIn, user: CurrentUser, session: Sessi
     return await notifications.grant_credits(session, actor=user, template_ids=body.template_ids)
 
 
-@router.get("/preferences", response_model=list[PreferencePublic],
+@router.get("/preferences", response_model=Preferences,
             summary="我的提醒设置",
             description="任何登录用户查看可以关闭的提醒类消息（活动、心理咨询、志愿服务开始前和住房确认截止前的提醒），"
                         "以及自己是否已关闭。审核结果、候补成功等通知不能关闭，不在列表中。")
 @raises()
-async def preferences(user: CurrentUser, session: SessionDep) -> list[PreferencePublic]:
+async def preferences(user: CurrentUser, session: SessionDep) -> Preferences:
     return await notifications.preferences(session, actor=user)
 
 
-@router.put("/preferences", response_model=list[PreferencePublic],
+@router.put("/preferences", response_model=Preferences,
             summary="设置要关闭的提醒",
             description="任何登录用户：关闭列出的提醒类型，其余提醒全部打开（整体替换，可重复调用，结果相同）。"
                         "只能关闭提醒类消息，审核结果等通知不能关闭。回答设置后的全部提醒设置。")
 @raises(UnknownReminderKind)
-async def set_preferences(body: PreferencesIn, user: CurrentUser, session: SessionDep) -> list[PreferencePublic]:
+async def set_preferences(body: PreferencesIn, user: CurrentUser, session: SessionDep) -> Preferences:
     return await notifications.set_preferences(session, actor=user, muted=body.muted)
 
 

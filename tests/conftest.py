@@ -98,6 +98,29 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             Path(DB_URL.removeprefix("sqlite+aiosqlite:///") + suffix).unlink(missing_ok=True)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Every error code an operation answered during the run must be one it declares (app.contract:
+    AnswerRecorder notes them under YOUTH_ENV=test). Only operations the run called are checked, so a
+    subset of the suite checks its part; a mismatch fails the run even when every test passed."""
+    from app import contract
+
+    problems = contract.undeclared_answers()
+    if not problems:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    lines = ["errors answered but not declared (add them to the route's @raises, or stop raising them):",
+             *(f"  {p}" for p in problems)]
+    if reporter is not None:
+        reporter.write_line("")
+        for line in lines:
+            reporter.write_line(line, red=True)
+    else:
+        print("\n".join(lines), file=sys.stderr)
+    if session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if IS_POSTGRES:
         return

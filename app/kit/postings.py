@@ -24,7 +24,7 @@ A kind says:
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -38,6 +38,7 @@ from app import errors
 from app.contract import raises
 from app.deps import Principal, SessionDep, provider_principal, require_standing
 from models.moderation import PostingStatus
+from models.orgs import Organisation
 
 Hook = Callable[..., Awaitable[None]]
 View = Callable[[AsyncSession, Any], Awaitable[Any]]
@@ -116,6 +117,20 @@ def kind_enum(*extra: str) -> Callable[[dict[str, Any]], None]:
             branch["enum"] = values
 
     return add
+
+
+async def org_names(session: AsyncSession, org_ids: Iterable[int]) -> dict[int, str]:
+    """The name of each organisation, in one query: every answer that names a posting's organisation
+    (``org_name``) takes it from here or from the same join, for a whole page at once, never per row."""
+    ids = sorted(set(org_ids))
+    if not ids:
+        return {}
+    rows = await session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids)))
+    return {org_id: name for org_id, name in rows.all()}
+
+
+async def org_name_of(session: AsyncSession, posting: Any) -> str:
+    return (await org_names(session, [posting.org_id]))[posting.org_id]
 
 
 def get_kind(kind: str) -> PostingKind:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
 from fastapi import Query
@@ -71,9 +71,6 @@ def _within_years(value: date) -> date:
 InstantIn = Annotated[AwareDatetime, _date_time_text("请填写带时区的日期时间，例如 2026-12-31T18:00:00+08:00"),
                       AfterValidator(_within_years),
                       Field(description="ISO 8601 with an offset, e.g. 2026-12-31T18:00:00+08:00")]
-# Where an offset may be left out; the service decides what the local time means (Asia/Shanghai so far).
-DateTimeIn = Annotated[datetime, _date_time_text("请填写日期时间，例如 2026-12-31T18:00:00+08:00"),
-                       AfterValidator(_within_years)]
 # A calendar day, written YYYY-MM-DD.
 DayIn = Annotated[date, _date_time_text("请填写日期，例如 2026-12-31"), AfterValidator(_within_years)]
 

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from app.schemas.common import DateTimeIn, DayIn, Reason, StrictModel
+from app.schemas.common import DayIn, InstantIn, Reason, StrictModel
 from app.schemas.moderation import PostingState
 
 Specialty = Literal["study_stress", "emotions", "relationships", "love_marriage", "career", "family"]
@@ -120,7 +120,7 @@ class CounsellorPublic(BaseModel):
 
     id: int = Field(description="咨询师编号")
     org_id: int = Field(description="咨询中心（机构）编号")
-    org_name: str | None = Field(None, description="咨询中心名称")
+    org_name: str = Field(description="咨询中心名称")
     display_name: str = Field(description="咨询师的称呼")
     gender: str = Field(description="咨询师性别")
     qualifications: list[str] = Field(description="资质（如国家二级心理咨询师）")
@@ -145,13 +145,10 @@ class CounsellorOwn(CounsellorPublic, PostingState):
 
 # --- slots -----------------------------------------------------------------------------------------
 
-LocalDateTime = Annotated[DateTimeIn, Field(description="ISO 8601; without an offset it is Asia/Shanghai time")]
-
-
 class SlotIn(StrictModel):
     model_config = ConfigDict(json_schema_extra={"example": {"starts_at": "2026-12-08T14:00:00+08:00", "duration_minutes": 50}})
 
-    starts_at: LocalDateTime
+    starts_at: InstantIn = Field(description="开始时间，带时区，例如 2026-12-08T14:00:00+08:00")
     duration_minutes: int = Field(default=50, ge=15, le=180, description="时长（分钟）")
 
 
@@ -487,10 +484,10 @@ class NotePublic(BaseModel):
 class CounsellingStats(BaseModel):
     """Counts only: nothing here identifies a person or says what they talked about."""
 
-    model_config = ConfigDict(json_schema_extra={"example": {"from_date": "2026-11-01", "to_date": "2026-11-30", "org_id": 9, "counsellors_published": 12, "slots": {"free": 40, "booked": 85}, "bookings": {"booked": 20, "attended": 60, "no_show": 5}, "bookings_by_mode": {"in_person": 50, "video": 30, "phone": 5}, "late_changes": 4, "risk_flagged": 3, "nickname_bookings": 22, "risk_awaiting": 1, "risk_overdue": 0}})
+    model_config = ConfigDict(json_schema_extra={"example": {"date_from": "2026-11-01", "date_to": "2026-11-30", "org_id": 9, "counsellors_published": 12, "slots": {"free": 40, "booked": 85}, "bookings": {"booked": 20, "attended": 60, "no_show": 5}, "bookings_by_mode": {"in_person": 50, "video": 30, "phone": 5}, "late_changes": 4, "risk_flagged": 3, "nickname_bookings": 22, "risk_awaiting": 1, "risk_overdue": 0}})
 
-    from_date: date = Field(description="统计开始日期")
-    to_date: date = Field(description="统计结束日期")
+    date_from: date = Field(description="统计起始日期（含），上海时间")
+    date_to: date = Field(description="统计截止日期（含），上海时间")
     org_id: int | None = Field(description="只统计这个咨询中心；为空为全部")
     counsellors_published: int = Field(description="已发布的咨询师数")
     slots: dict[str, int] = Field(description="时段数")

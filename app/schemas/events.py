@@ -189,7 +189,7 @@ class EventSummary(BaseModel):
 
     id: int = Field(description="活动编号")
     title: str = Field(description="活动标题")
-    org_name: str | None = Field(default=None, description="主办机构名称")
+    org_name: str = Field(description="主办机构名称")
     venue_name: str = Field(description="场地名称")
     district: str = Field(description="所在区县")
     starts_at: datetime = Field(description="开始时间")

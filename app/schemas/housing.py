@@ -308,7 +308,7 @@ class ProjectCard(BaseModel):
     min_rent_fen: int | None = Field(default=None, description="最低月租金（分）")
     max_rent_fen: int | None = Field(default=None, description="最高月租金（分）")
     units_remaining: int = Field(description="剩余可分配的套数")
-    org_name: str | None = Field(default=None, description="运营机构名称")
+    org_name: str = Field(description="运营机构名称")
     published_at: datetime | None = Field(default=None, description="发布时间")
     distance_km: float | None = Field(default=None, description="与 `near` 的距离（公里）；未给出 `near` 为空")
     favourited: bool | None = Field(default=None, description="我是否已收藏；未登录为空")  # only for a logged-in person

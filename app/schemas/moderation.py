@@ -51,7 +51,7 @@ class ReviewItem(BaseModel):
     kind: str = PostingKindField
     id: int = Field(description="内容编号（在同一内容类型中唯一）")
     org_id: int = Field(description="发布机构编号")
-    org_name: str | None = Field(default=None, description="发布机构名称")
+    org_name: str = Field(description="发布机构名称")
     title: str = Field(description="标题")
     status: PostingStatus = Field(description="审核状态：`draft` 草稿、`pending_review` 待审核、`published` 已发布、"
                                               "`rejected` 未通过、`closed` 已关闭、`taken_down` 已下架")

@@ -66,6 +66,16 @@ class PreferencePublic(BaseModel):
     muted: bool = Field(description="是否已关闭")
 
 
+class Preferences(BaseModel):
+    """Every reminder kind a person may turn off, whole: a fixed set of a few, so no cursor."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"items": [
+        {"kind": "remind.counselling", "title": "心理咨询即将开始", "muted": False},
+        {"kind": "remind.event", "title": "活动即将开始", "muted": True}]}})
+
+    items: list[PreferencePublic] = Field(description="每种可以关闭的提醒及是否已关闭，按类型排列")
+
+
 class PreferencesIn(StrictModel):
     model_config = ConfigDict(json_schema_extra={"example": {"muted": ["remind.event"]}})
 

@@ -230,7 +230,7 @@ class OpeningSummary(BaseModel):
     id: int = Field(description="岗位编号")
     kind: OpeningKind = Field(description="`internship` 就业见习或 `incubator` 创业孵化")
     title: str = Field(description="岗位名称")
-    org_name: str | None = Field(None, description="发布机构名称")
+    org_name: str = Field(description="发布机构名称")
     district: str = Field(description="所在区县（昆明市）")
     lat: float | None = Field(None, description="纬度（GCJ-02）")
     lng: float | None = Field(None, description="经度（GCJ-02）")

@@ -63,8 +63,8 @@ export class SpringCityYouth {
   }
 
   /** 春城青居: one page of housing projects matching the filters. */
-  searchHousing(filters: QueryOf<operations["housing_search_projects"]>
-  ): Promise<Answer<operations["housing_search_projects"]>> {
+  searchHousing(filters: QueryOf<operations["housing_search"]>
+  ): Promise<Answer<operations["housing_search"]>> {
     return this.call("GET", `/api/v1/housing/projects${query(filters)}`);
   }
 

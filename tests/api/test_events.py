@@ -373,8 +373,10 @@ async def test_mutual_choice_reveals_only_mutual_matches_and_organisers_see_coun
     r = await client.get(f"{API}/events/{event_id}/matches", headers=c.headers)
     assert r.status_code == 409 and r.json()["code"] == "EVENT_CHOICE_RESULTS_PENDING"
     travel(start + timedelta(hours=3 + 48, minutes=1))
-    got = {p.user_id: (await client.get(f"{API}/events/{event_id}/matches", headers=p.headers)).json()
-           for p in (a, b, c, d)}
+    pages = {p.user_id: (await client.get(f"{API}/events/{event_id}/matches", headers=p.headers)).json()
+             for p in (a, b, c, d)}
+    assert all(page["next_cursor"] is None for page in pages.values())
+    got = {uid: page["items"] for uid, page in pages.items()}
     assert got[a.user_id] == [{"badge_number": badge[c.user_id], "nickname": c.profile["nickname"],
                                "contact": "微信 c_contact"}]
     assert got[c.user_id] == [{"badge_number": badge[a.user_id], "nickname": a.profile["nickname"],

@@ -276,3 +276,29 @@ async def test_concurrent_reports_never_skip_a_threshold_on_postgres(client):
         case = await s.get(ReportCase, ("housing_project", project["id"]))
         assert (case.standing, case.hiding) == (6, 6) and case.urgent_since is not None
     assert (await client.get(f"{API}/housing/projects/{project['id']}")).status_code == 404
+
+
+@pytest.mark.parametrize(("kind", "public_path"), [
+    ("housing_project", "/housing/projects/{id}"), ("event", "/events/{id}"),
+    ("counsellor", "/counselling/counsellors/{id}"), ("opening", "/openings/{id}")])
+async def test_org_name_is_the_same_in_every_answer_about_a_posting(client, factory, kind, public_path):
+    from tests.factories import organisation
+
+    name = f"同名检查机构{kind}"
+    provider, posting = await draft(client, kind, await organisation(POSTING_ORG_KINDS[kind], name=name))
+    staff = await factory.reviewer()
+    submitted = await client.post(f"{API}/provider/postings/{kind}/{posting['id']}/submit", headers=provider.headers)
+    assert submitted.status_code == 200, submitted.text
+    queued = [i for i in (await client.get(REVIEWS, params={"kind": kind, "org_id": provider.org_id},
+                                           headers=staff.headers)).json()["items"] if i["id"] == posting["id"]]
+    detail = await client.get(f"{REVIEWS}/{kind}/{posting['id']}", headers=staff.headers)
+    approved = await client.post(f"{REVIEWS}/{kind}/{posting['id']}/approve", headers=staff.headers)
+    public = await client.get(API + public_path.format(id=posting["id"]))
+    closed = await client.post(f"{API}/provider/postings/{kind}/{posting['id']}/close", headers=provider.headers)
+    answers = [submitted, detail, approved, public, closed]
+    assert all(r.status_code == 200 for r in answers), [r.text for r in answers if r.status_code != 200]
+    assert [q["org_name"] for q in queued] + [r.json()["org_name"] for r in answers] == [name] * 6
+
+
+POSTING_ORG_KINDS = {"housing_project": "housing_operator", "event": "event_organizer",
+                     "counsellor": "counselling_center", "opening": "employer"}

@@ -177,3 +177,14 @@ def test_the_errors_page_is_current() -> None:
 @pytest.mark.parametrize("code", ["NOT_FOUND", "RATE_LIMITED"])
 def test_the_errors_page_lists_every_code(code: str) -> None:
     assert f"| `{code}` | {errors.CATALOGUE[code].status_code} |" in contract.errors_page(spec())
+
+
+async def test_answered_errors_are_recorded_and_an_undeclared_one_is_caught(client) -> None:
+    """The session-end check (tests/conftest.py) sees what operations answer, and it can fail."""
+    r = await client.get("/api/v1/housing/projects/2147483000")
+    assert r.status_code == 404 and r.json()["code"] == "NOT_FOUND"
+    route, codes = contract.ANSWERED[("GET", "/api/v1/housing/projects/{project_id}")]
+    assert "NOT_FOUND" in codes
+    assert contract.undeclared_answers({("GET", route.path): (route, {"NOT_FOUND", "VALIDATION_ERROR"})}) == []
+    found = contract.undeclared_answers({("GET", route.path): (route, {"NOT_FOUND", "EVENT_CANCELLED"})})
+    assert len(found) == 1 and "housing_project_detail" in found[0] and "EVENT_CANCELLED" in found[0]

@@ -84,7 +84,7 @@ async def test_sign_ups_inside_the_lead_are_not_reminded(client):
 
 async def test_a_muted_reminder_kind_is_not_written_and_decisions_cannot_be_muted(client):
     person, other = await bulk_youth(2)
-    prefs = (await client.get(f"{API}/me/notifications/preferences", headers=person.headers)).json()
+    prefs = (await client.get(f"{API}/me/notifications/preferences", headers=person.headers)).json()["items"]
     from app.services.notifications.catalogue import KINDS
 
     assert {p["kind"] for p in prefs} == {k for k, kind in KINDS.items() if kind.reminder} >= set(reminders.REMINDERS)
@@ -93,12 +93,12 @@ async def test_a_muted_reminder_kind_is_not_written_and_decisions_cannot_be_mute
                          headers=person.headers)
     assert r.status_code == 422 and r.json()["code"] == "NOTIFICATION_KIND_NOT_MUTABLE"
     r = await client.put(f"{API}/me/notifications/preferences", json={"muted": [JOB, JOB]}, headers=person.headers)
-    assert r.status_code == 200 and [p["kind"] for p in r.json() if p["muted"]] == [JOB]
+    assert r.status_code == 200 and [p["kind"] for p in r.json()["items"] if p["muted"]] == [JOB]
     _, _, start = await shift_with(client, [person, other])
     await sweeper.sweep([JOB], now=start - timedelta(hours=1))
     assert await reminded(person.user_id) == [] and len(await reminded(other.user_id)) == 1
     r = await client.put(f"{API}/me/notifications/preferences", json={"muted": []}, headers=person.headers)
-    assert not any(p["muted"] for p in r.json())
+    assert r.status_code == 200 and r.json()["items"] and not any(p["muted"] for p in r.json()["items"])
 
 
 @pytest.mark.postgres

@@ -1,7 +1,7 @@
 """Dashboards (四(四) 强化数据监测): counts from the services' own tables, never a row about a person.
 
 Each dashboard is a table of counts with row and column totals, computed for a period (Shanghai days
-``from``–``to``) and optionally one district, served three ways from one function: the console page
+``date_from``–``date_to``, both included) and optionally one district, served three ways from one function: the console page
 (a chart with the same table beside it), JSON (``/api/v1/staff/stats/{name}``) and CSV. Counts of
 people pass through ``app.kit.cells.suppress`` (1–9 shown as "<10", also against the totals); counts
 of postings (organisations' public work) are shown as they are. Counselling is counted only, never by
@@ -47,7 +47,7 @@ class Filters:
     district: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"from": self.first.isoformat(), "to": self.last.isoformat(), "district": self.district}
+        return {"date_from": self.first.isoformat(), "date_to": self.last.isoformat(), "district": self.district}
 
 
 def filters(first: date | None, last: date | None, district: str | None) -> Filters:
@@ -57,9 +57,9 @@ def filters(first: date | None, last: date | None, district: str | None) -> Filt
     last = last or local_day(clock.now())
     first = first or last - timedelta(weeks=12) + timedelta(days=1)
     if first > last:
-        raise errors.ValidationFailed(fields={"from": "开始日期不能晚于结束日期"})
+        raise errors.ValidationFailed(fields={"date_from": "开始日期不能晚于结束日期"})
     if (last - first).days > 800:
-        raise errors.ValidationFailed(fields={"from": "统计区间最长约两年"})
+        raise errors.ValidationFailed(fields={"date_from": "统计区间最长约两年"})
     if district is not None and district not in KUNMING_DISTRICTS:
         raise errors.ValidationFailed(fields={"district": "请选择昆明市的区县"})
     return Filters(first, last, district)

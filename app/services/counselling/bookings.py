@@ -312,7 +312,7 @@ async def centre_bookings(session: AsyncSession, *, actor: Principal, first: dat
     first = first or local_day(clock.now())
     last = last or first
     if last < first or (last - first).days > 31:
-        raise errors.ValidationFailed(fields={"to_date": "结束日期应不早于开始日期，且一次最多查询 31 天"})
+        raise errors.ValidationFailed(fields={"date_to": "结束日期应不早于开始日期，且一次最多查询 31 天"})
     try:
         lo, hi = day_span(first, last)
     except OverflowError:

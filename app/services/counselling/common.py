@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, select
@@ -14,7 +14,7 @@ from app.deps import Principal
 from app.kit import postings
 from app.kit.capacity import Counter
 from app.kit.postings import PostingKind
-from app.kit.time import SHANGHAI
+from app.kit.time import day_start
 from app.schemas.counselling import CrisisResource
 from app.services.counselling.settings import settings
 from app.validators import age_on
@@ -54,16 +54,6 @@ def slot_state_of(slot: CounsellingSlot) -> str:
 # --- time and small helpers ------------------------------------------------------------------------
 
 
-def to_utc(value: datetime) -> datetime:
-    """A client's time: with an offset as given, without one as Asia/Shanghai wall-clock time."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=SHANGHAI)
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:  # year 1 or 9999 at an offset
-        raise errors.ValidationFailed("时间超出了可以处理的范围")
-
-
 def age_band(birth: date, on: date) -> str:
     age = age_on(birth, on)
     for upper, band in ((13, "<14"), (17, "14-17"), (24, "18-24"), (29, "25-29"), (35, "30-35")):
@@ -88,18 +78,17 @@ def crisis_text() -> str:
     return "、".join(f"{r.name} {r.phone}" for r in crisis_resources())
 
 
-def time_range(start: datetime | None, end: datetime | None, default_start: datetime,
-               default_len: timedelta) -> tuple[datetime, datetime]:
-    lo = to_utc(start) if start else default_start
-    try:
-        hi = to_utc(end) if end else lo + default_len
-    except OverflowError:
-        raise errors.ValidationFailed(fields={"from": "时间超出了可以处理的范围"})
-    if hi <= lo:
-        raise errors.ValidationFailed(fields={"to": "结束时间应晚于开始时间"})
-    if hi - lo > MAX_SLOT_RANGE:
-        raise errors.ValidationFailed(fields={"to": "一次最多查询 62 天"})
-    return lo, hi
+def day_range(first: date | None, last: date | None, default_first: date, default_days: int
+              ) -> tuple[datetime, datetime]:
+    """The instants [start, end) of Shanghai days ``first`` to ``last`` (both included; by default
+    ``default_days`` days from ``default_first``, or from ``first``), at most ``MAX_SLOT_RANGE``."""
+    first = first or default_first
+    last = last or first + timedelta(days=default_days - 1)
+    if last < first:
+        raise errors.ValidationFailed(fields={"date_to": "截止日期不能早于起始日期"})
+    if (last - first).days + 1 > MAX_SLOT_RANGE.days:
+        raise errors.ValidationFailed(fields={"date_to": f"一次最多查询 {MAX_SLOT_RANGE.days} 天"})
+    return day_start(first), day_start(last + timedelta(days=1))
 
 
 def overlaps(start: datetime, end: datetime, taken: list[tuple[datetime, datetime]]) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, select, update
@@ -34,12 +34,11 @@ from app.services.counselling.common import (
     KIND,
     MAX_PATTERN_SLOTS,
     MAX_SLOTS_AHEAD,
+    day_range,
     overlaps,
     slot_state,
     slot_state_of,
     tags_for,
-    time_range,
-    to_utc,
 )
 from app.services.counselling.settings import settings
 from models.counselling import HOLDING_STATUSES, CounsellingBooking, CounsellingSlot, Counsellor
@@ -121,7 +120,7 @@ async def _next_free(session: AsyncSession, ids: list[int], now: datetime) -> di
     return out
 
 
-def _public_fields(obj: Counsellor, org_name: str | None, next_free: datetime | None) -> dict[str, Any]:
+def _public_fields(obj: Counsellor, org_name: str, next_free: datetime | None) -> dict[str, Any]:
     return dict(
         id=obj.id, org_id=obj.org_id, org_name=org_name, display_name=obj.display_name, gender=obj.gender,
         qualifications=obj.qualifications, specialties=obj.specialties,
@@ -165,7 +164,7 @@ async def create_slot(session: AsyncSession, *, actor: Principal, counsellor_id:
     postings.require_org_kind(actor, KIND)
     # The counsellor row lock queues concurrent slot requests for one counsellor, so they cannot overlap.
     counsellor = await postings.load_own(session, actor, KIND, counsellor_id, for_update=True)
-    start = to_utc(data.starts_at)
+    start = data.starts_at.astimezone(UTC)
     if start <= now:
         raise errors.ValidationFailed(fields={"starts_at": "开始时间应在将来"})
     if start > now + MAX_SLOTS_AHEAD:
@@ -225,10 +224,10 @@ async def create_slot_pattern(session: AsyncSession, *, actor: Principal, counse
 _SLOT_ORDER = [Key("t", CounsellingSlot.starts_at, datetime), Key("id", CounsellingSlot.id)]
 
 
-async def own_slots(session: AsyncSession, *, actor: Principal, counsellor_id: int, start: datetime | None,
-                    end: datetime | None, cursor: str | None, limit: int) -> Page[SlotOwn]:
+async def own_slots(session: AsyncSession, *, actor: Principal, counsellor_id: int, first: date | None,
+                    last: date | None, cursor: str | None, limit: int) -> Page[SlotOwn]:
     counsellor = await postings.load_own(session, actor, KIND, counsellor_id)
-    lo, hi = time_range(start, end, clock.now() - timedelta(days=1), timedelta(days=28))
+    lo, hi = day_range(first, last, local_day(clock.now()) - timedelta(days=1), 28)
     stmt = (select(CounsellingSlot, CounsellingBooking.id, slot_state())
             .outerjoin(CounsellingBooking, and_(CounsellingBooking.slot_id == CounsellingSlot.id,
                                                 CounsellingBooking.status.in_(HOLDING_STATUSES)))
@@ -293,11 +292,11 @@ async def get_counsellor(session: AsyncSession, *, counsellor_id: int) -> Counse
     return CounsellorPublic(**_public_fields(obj, org_name, nxt.get(obj.id)))
 
 
-async def free_slots(session: AsyncSession, *, counsellor_id: int, start: datetime | None, end: datetime | None,
+async def free_slots(session: AsyncSession, *, counsellor_id: int, first: date | None, last: date | None,
                      cursor: str | None, limit: int) -> Page[SlotPublic]:
     now = clock.now()
     await _public_counsellor(session, counsellor_id)
-    lo, hi = time_range(start, end, now, timedelta(days=28))
+    lo, hi = day_range(first, last, local_day(now), 28)
     lo = max(lo, now + timedelta(hours=settings().counselling_min_notice_hours))
     stmt = select(CounsellingSlot).where(CounsellingSlot.counsellor_id == counsellor_id, FREE,
                                          CounsellingSlot.starts_at >= lo, CounsellingSlot.starts_at < hi)

@@ -23,7 +23,7 @@ async def stats(session: AsyncSession, *, first: date | None, last: date | None,
     first = first or today - timedelta(days=30)
     last = last or today + timedelta(days=30)
     if last < first or (last - first).days > 366:
-        raise errors.ValidationFailed(fields={"to_date": "结束日期应不早于开始日期，且一次最多统计一年"})
+        raise errors.ValidationFailed(fields={"date_to": "结束日期应不早于开始日期，且一次最多统计一年"})
     lo, hi = day_span(first, last)
 
     def scoped(stmt: Any, model: Any) -> Any:
@@ -50,7 +50,7 @@ async def stats(session: AsyncSession, *, first: date | None, last: date | None,
         late, flagged, nick = late + (n_late or 0), flagged + (n_risk or 0), nick + (n_nick or 0)
     slots = dict.fromkeys(("free", "booked", "withdrawn"), 0) | {s: n for s, n in slot_rows}
     awaiting, overdue = await risk.counts(session, org_id, now)
-    return CounsellingStats(from_date=first, to_date=last, org_id=org_id, counsellors_published=published,
+    return CounsellingStats(date_from=first, date_to=last, org_id=org_id, counsellors_published=published,
                             slots=slots, bookings=by_status, bookings_by_mode=by_mode, late_changes=late,
                             risk_flagged=flagged, nickname_bookings=nick, risk_awaiting=awaiting,
                             risk_overdue=overdue)

@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock, errors
 from app.deps import Principal
+from app.kit.pagination import Page
 from app.kit.time import display
 from app.schemas.events import (
     ChoiceSummary,
@@ -62,21 +63,21 @@ async def my_picks(session: AsyncSession, *, actor: Principal, event_id: int) ->
                        choice_closes_at=closes)
 
 
-async def matches(session: AsyncSession, *, actor: Principal, event_id: int) -> list[MatchPublic]:
+async def matches(session: AsyncSession, *, actor: Principal, event_id: int) -> Page[MatchPublic]:
     """Mutual picks only, after the window closes (so picks cannot be used to probe who picked you).
-    Only the people this person picked are even read."""
+    Only the people this person picked are even read: at most three, so always one page."""
     _, reg, (_, closes) = await _chooser(session, actor, event_id)
     if clock.now() < closes:
         raise everr.ChoiceResultsPending(f"互选结果将于{display(closes)}公布")
     mine = reg.picks or []
     if not mine:
-        return []
+        return Page(items=[])
     rows = (await session.execute(
         select(R.badge_number, R.picks, R.pick_contact, User.nickname).join(User, User.id == R.user_id)
         .where(R.event_id == event_id, R.badge_number.in_(mine), R.checked_in_at.is_not(None),
                R.status == "confirmed").order_by(R.badge_number))).all()
-    return [MatchPublic(badge_number=r.badge_number, nickname=r.nickname, contact=r.pick_contact)
-            for r in rows if reg.badge_number in (r.picks or [])]
+    return Page(items=[MatchPublic(badge_number=r.badge_number, nickname=r.nickname, contact=r.pick_contact)
+                       for r in rows if reg.badge_number in (r.picks or [])])
 
 
 async def choice_summary(session: AsyncSession, *, ev: Event) -> ChoiceSummary:

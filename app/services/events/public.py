@@ -60,7 +60,7 @@ async def list_events(session: AsyncSession, *, district: str | None, date_from:
     return page.page(lambda r: _summary(r[0], r[1], quotas.get(r[0].id, []), now))
 
 
-def _summary(ev: Event, org_name: str | None, quotas: list[Any], now: datetime) -> EventSummary:
+def _summary(ev: Event, org_name: str, quotas: list[Any], now: datetime) -> EventSummary:
     left = sum(max(q.capacity - q.taken, 0) for q in quotas)
     return EventSummary(
         id=ev.id, title=ev.title, org_name=org_name, venue_name=ev.venue_name, district=ev.district,

@@ -23,6 +23,7 @@ from app.kit.postings import (
     get_kind,
     kinds_for_org,
     load_own,
+    org_name_of,
     status_label,
     union,
 )
@@ -133,14 +134,14 @@ async def provider_submit(session: AsyncSession, *, actor: Principal, kind: str,
     k = get_kind(kind)
     obj = await load_own(session, actor, k, posting_id, for_update=True)
     await submit(session, actor=actor, kind=k, obj=obj)
-    return _item(k, obj, None)
+    return _item(k, obj, await org_name_of(session, obj))
 
 
 async def provider_close(session: AsyncSession, *, actor: Principal, kind: str, posting_id: int) -> ReviewItem:
     k = get_kind(kind)
     obj = await load_own(session, actor, k, posting_id, for_update=True)
     await close(session, actor=actor, kind=k, obj=obj)
-    return _item(k, obj, None)
+    return _item(k, obj, await org_name_of(session, obj))
 
 
 async def provider_postings(session: AsyncSession, *, actor: Principal, kind: str | None,
@@ -196,14 +197,14 @@ async def review_queue(session: AsyncSession, *, kind: str | None, status: Queue
 
 def _row_item(r: Any) -> ReviewItem:
     return ReviewItem(
-        kind=r.kind, id=r.id, org_id=r.org_id, org_name=getattr(r, "org_name", None), title=str(r.title),
+        kind=r.kind, id=r.id, org_id=r.org_id, org_name=r.org_name, title=str(r.title),
         status=r.status, review_flag=r.review_flag, review_reason=r.review_reason,
         hidden_by_reports=r.hidden_by_reports, submitted_at=r.submitted_at, published_at=r.published_at,
         urgent=bool(getattr(r, "urgent", False)), standing_reports=getattr(r, "standing_reports", 0),
     )
 
 
-def _item(kind: PostingKind, obj: Any, org_name: str | None, case_row: ReportCase | None = None) -> ReviewItem:
+def _item(kind: PostingKind, obj: Any, org_name: str, case_row: ReportCase | None = None) -> ReviewItem:
     return ReviewItem(
         kind=kind.kind, id=obj.id, org_id=obj.org_id, org_name=org_name, title=kind.title_of(obj),
         status=obj.status, review_flag=obj.review_flag, review_reason=obj.review_reason,
@@ -219,8 +220,7 @@ async def review_detail(session: AsyncSession, *, kind: str, posting_id: int) ->
     obj = await session.get(k.model, posting_id)
     if obj is None:
         raise errors.NotFound()
-    org = await session.get(Organisation, obj.org_id)
-    item = _item(k, obj, org.name if org else None, await session.get(ReportCase, (k.kind, obj.id)))
+    item = _item(k, obj, await org_name_of(session, obj), await session.get(ReportCase, (k.kind, obj.id)))
     public = None
     if k.public_view is not None:
         shown = await k.public_view(session, obj)
@@ -266,8 +266,7 @@ async def decide(session: AsyncSession, *, actor: Principal, kind: str, posting_
             await _tell_owners(session, POSTING_REJECTED, k, obj, now, reason=reason)
     await audit.record(session, actor=actor, action=f"{kind}.{decision}", target_kind=kind,
                        target_id=obj.id, org_id=obj.org_id, reason=reason)
-    org = await session.get(Organisation, obj.org_id)
-    return _item(k, obj, org.name if org else None, await session.get(ReportCase, (k.kind, obj.id)))
+    return _item(k, obj, await org_name_of(session, obj), await session.get(ReportCase, (k.kind, obj.id)))
 
 
 async def take_down(session: AsyncSession, k: PostingKind, obj: Any, actor: Principal, reason: str,

@@ -18,7 +18,7 @@ from app.deps import Principal
 from app.kit import ratelimit
 from app.kit.dialect import insert_for, is_postgres
 from app.kit.pagination import Key, Page, keyset
-from app.schemas.notifications import DeliveryPublic, NotificationPublic, PreferencePublic
+from app.schemas.notifications import DeliveryPublic, NotificationPublic, PreferencePublic, Preferences
 from app.services import audit
 from app.services.notifications.catalogue import KINDS
 from app.services.notifications.errors import DeliveryNotParked, UnknownReminderKind
@@ -68,16 +68,16 @@ async def mark_read(session: AsyncSession, *, actor: Principal, up_to_id: int | 
 # --- preferences: reminders a person turned off ---------------------------------------------------
 
 
-async def preferences(session: AsyncSession, *, actor: Principal) -> list[PreferencePublic]:
+async def preferences(session: AsyncSession, *, actor: Principal) -> Preferences:
     """Every kind a person may mute (the reminders), and whether they did. Decisions are not listed:
     an offer, a rejection or a restriction always reaches the person."""
     muted = set((await session.execute(
         select(NotificationMute.kind).where(NotificationMute.user_id == actor.user_id))).scalars())
-    return [PreferencePublic(kind=k.key, title=k.title, muted=k.key in muted)
-            for k in sorted(KINDS.values(), key=lambda k: k.key) if k.reminder]
+    return Preferences(items=[PreferencePublic(kind=k.key, title=k.title, muted=k.key in muted)
+                              for k in sorted(KINDS.values(), key=lambda k: k.key) if k.reminder])
 
 
-async def set_preferences(session: AsyncSession, *, actor: Principal, muted: list[str]) -> list[PreferencePublic]:
+async def set_preferences(session: AsyncSession, *, actor: Principal, muted: list[str]) -> Preferences:
     """Mute exactly ``muted`` (reminder kinds only); the rest are on."""
     wanted = set(muted)
     refused = sorted(k for k in wanted if k not in KINDS or not KINDS[k].reminder)

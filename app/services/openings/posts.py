@@ -191,7 +191,7 @@ async def browse(session: AsyncSession, *, kind: str, district: str | None, educ
     return page.page(lambda r: summary(r[0], r[1], now, near))
 
 
-def summary(o: Opening, org_name: str | None, now: datetime, near: tuple[float, float] | None = None
+def summary(o: Opening, org_name: str, now: datetime, near: tuple[float, float] | None = None
             ) -> OpeningSummary:
     distance = None
     if near and o.lat is not None and o.lng is not None:
