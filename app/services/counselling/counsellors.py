@@ -131,8 +131,9 @@ def _public_fields(obj: Counsellor, org_name: str, next_free: datetime | None) -
 
 async def _own_views(session: AsyncSession, rows: list[Counsellor]) -> list[CounsellorOwn]:
     nxt = await _next_free(session, [c.id for c in rows], clock.now())
+    names = await postings.org_names(session, [c.org_id for c in rows])
     return [CounsellorOwn(
-        **_public_fields(c, None, nxt.get(c.id)), **PostingState.fields_of(c), user_id=c.user_id,
+        **_public_fields(c, names[c.org_id], nxt.get(c.id)), **PostingState.fields_of(c), user_id=c.user_id,
         created_at=c.created_at, updated_at=c.updated_at,
     ) for c in rows]
 

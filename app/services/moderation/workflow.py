@@ -24,6 +24,7 @@ from app.kit.postings import (
     kinds_for_org,
     load_own,
     org_name_of,
+    org_names,
     status_label,
     union,
 )
@@ -154,7 +155,9 @@ async def provider_postings(session: AsyncSession, *, actor: Principal, kind: st
     p = union(kinds, lambda m: [m.org_id == actor.org_id, *([m.status == status] if status else [])])
     order = [Key("t", p.c.updated_at, datetime, desc=True), Key("k", p.c.kind, str, desc=True),
              Key("i", p.c.id, desc=True)]
-    return (await keyset(session, select(p), order, cursor=cursor, limit=limit, tag="own-postings")).page(_row_item)
+    found = await keyset(session, select(p), order, cursor=cursor, limit=limit, tag="own-postings")
+    names = await org_names(session, [r.org_id for r in found.rows])
+    return found.page(lambda r: _row_item(r, names[r.org_id]))
 
 
 # --- staff side -----------------------------------------------------------------------------------
@@ -192,12 +195,13 @@ async def review_queue(session: AsyncSession, *, kind: str | None, status: Queue
         stmt = stmt.where(ReportCase.urgent_since.is_not(None))
     elif status == QueueStatus.needs_review:
         stmt = stmt.where((p.c.status == PostingStatus.pending_review) | ReportCase.urgent_since.is_not(None))
-    return (await keyset(session, stmt, order, cursor=cursor, limit=limit, tag="reviews")).page(_row_item)
+    return (await keyset(session, stmt, order, cursor=cursor, limit=limit, tag="reviews")).page(
+        lambda r: _row_item(r, r.org_name))
 
 
-def _row_item(r: Any) -> ReviewItem:
+def _row_item(r: Any, org_name: str) -> ReviewItem:
     return ReviewItem(
-        kind=r.kind, id=r.id, org_id=r.org_id, org_name=r.org_name, title=str(r.title),
+        kind=r.kind, id=r.id, org_id=r.org_id, org_name=org_name, title=str(r.title),
         status=r.status, review_flag=r.review_flag, review_reason=r.review_reason,
         hidden_by_reports=r.hidden_by_reports, submitted_at=r.submitted_at, published_at=r.published_at,
         urgent=bool(getattr(r, "urgent", False)), standing_reports=getattr(r, "standing_reports", 0),
