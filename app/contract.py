@@ -347,8 +347,8 @@ def undeclared_answers(answered: Answered | None = None) -> list[str]:
     for (method, path), (route, codes) in sorted((answered if answered is not None else ANSWERED).items()):
         if not getattr(route, "include_in_schema", False) or getattr(route, "dependant", None) is None:
             continue
-        if not declared(route):
-            continue
+        if not declared(route) or method not in (getattr(route, "methods", None) or ()):
+            continue  # a method the path does not have (405) is the router's answer, not an operation's
         allowed = {c.code for c in errors_of(route)} | NEVER_DECLARED
         for code in sorted(codes - allowed):
             out.append(f"{method} {path} ({route.operation_id or operation_id(route)}) answered {code}, "

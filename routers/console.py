@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from pathlib import Path as FilePath
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response
@@ -380,6 +380,9 @@ async def audit_log(request: Request, signed: Staff, session: SessionDep,
 First = Annotated[DayIn | None, Query(description="起始日期（含），YYYY-MM-DD，上海时间；默认为截止日期前 12 周")]
 Last = Annotated[DayIn | None, Query(description="截止日期（含），YYYY-MM-DD，上海时间；默认为今天")]
 District = Annotated[str | None, Query(max_length=16, description="只统计这个昆明市的区县（如“五华区”）；不填为全市")]
+# The API's closed set (the pages' form sends an empty text for "all").
+ApiDistrict = Annotated[Literal[KUNMING_DISTRICTS] | None,  # type: ignore[valid-type]
+                        Query(description="只统计这个昆明市的区县（如“五华区”）；不填为全市")]
 DashboardName = Annotated[str, Path(max_length=40, description="报表名称", json_schema_extra=dashboard_enum())]
 
 
@@ -412,7 +415,7 @@ async def dashboard(request: Request, name: str, signed: Staff, session: Session
                      "报表名称见参数 `name`。")
 @raises(UnknownDashboard)
 async def stats_csv(name: DashboardName, user: StaffUser, session: SessionDep, date_from: First = None,
-                    date_to: Last = None, district: District = None) -> Response:
+                    date_to: Last = None, district: ApiDistrict = None) -> Response:
     export = await stats.export(session, actor=user, name=name, f=stats.filters(date_from, date_to, district))
     return kit_csv.response(export)
 
@@ -425,7 +428,7 @@ async def stats_csv(name: DashboardName, user: StaffUser, session: SessionDep, d
                      "能据此推算出它的单元格一并隐藏（0 照常显示）。报表名称见参数 `name`。")
 @raises(UnknownDashboard)
 async def stats_json(name: DashboardName, user: StaffUser, session: SessionDep, date_from: First = None,
-                     date_to: Last = None, district: District = None) -> dict[str, Any]:
+                     date_to: Last = None, district: ApiDistrict = None) -> dict[str, Any]:
     return await stats.compute(session, name, stats.filters(date_from, date_to, district))
 
 
