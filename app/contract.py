@@ -140,7 +140,7 @@ def _security(route: Any) -> list[dict[str, list[str]]]:
     from app import deps
 
     calls = set(_calls(route))
-    if deps.current_principal in calls:
+    if deps.current_principal in calls or deps.youth_claims in calls:
         return [{"HTTPBearer": []}]
     if deps.optional_principal in calls:
         return [{}, {"HTTPBearer": []}]  # works without a token; with one the answer is personal

@@ -52,14 +52,15 @@ async def read_session(session: SessionDep) -> AsyncSession:
     if bind is not None and bind.dialect.name == "postgresql" and not session.in_transaction():
         # Bound to the same pool with autocommit, the connection is still taken only when a statement
         # needs one: an answer from a cache holds no connection, even in a rush.
-        session.sync_session.bind = _autocommit(bind)
+        session.sync_session.bind = autocommit(bind)
     return session
 
 
 _autocommits: dict[Any, Any] = {}
 
 
-def _autocommit(engine: Any) -> Any:
+def autocommit(engine: Any) -> Any:
+    """The engine's twin whose connections run in autocommit (same pool)."""
     if engine not in _autocommits:
         _autocommits[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
     return _autocommits[engine]
@@ -107,13 +108,18 @@ _bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/au
 
 _users, _members, _orgs = User.__table__, OrgMember.__table__, Organisation.__table__
 # Every authenticated request runs this: built once, on the tables (no ORM layer), with a bound id.
-_PRINCIPAL = (
-    select(_users.c.id, _users.c.role, _users.c.status, _users.c.token_version, _members.c.org_id,
-           _members.c.role, _orgs.c.kind, _orgs.c.status)
-    .select_from(_users.outerjoin(_members, _members.c.user_id == _users.c.id)
-                 .outerjoin(_orgs, _orgs.c.id == _members.c.org_id))
-    .where(_users.c.id == bindparam("user_id"))
-)
+PRINCIPAL_COLUMNS = (_users.c.id, _users.c.role, _users.c.status, _users.c.token_version, _members.c.org_id,
+                     _members.c.role, _orgs.c.kind, _orgs.c.status)
+
+
+def with_principal_joins(from_users: Any) -> Any:
+    """``from_users`` (a FROM clause starting at users) joined to what ``PRINCIPAL_COLUMNS`` read."""
+    return (from_users.outerjoin(_members, _members.c.user_id == _users.c.id)
+            .outerjoin(_orgs, _orgs.c.id == _members.c.org_id))
+
+
+_PRINCIPAL = (select(*PRINCIPAL_COLUMNS).select_from(with_principal_joins(_users))
+              .where(_users.c.id == bindparam("user_id")))
 
 
 @raises(errors.TokenInvalid, errors.TokenExpired)
@@ -130,12 +136,21 @@ async def token_claims(
 TokenClaims = Annotated[dict[str, Any] | None, Depends(token_claims)]
 
 
-async def principal_from_claims(conn: AsyncConnection, claims: dict[str, Any]) -> Principal:
+def claimed_user_id(claims: dict[str, Any]) -> int:
     try:
-        user_id = int(claims["sub"])
+        return int(claims["sub"])
     except (KeyError, ValueError):
         raise errors.TokenInvalid()
-    row = (await conn.execute(_PRINCIPAL, {"user_id": user_id})).first()
+
+
+async def principal_from_claims(conn: AsyncConnection, claims: dict[str, Any]) -> Principal:
+    row = (await conn.execute(_PRINCIPAL, {"user_id": claimed_user_id(claims)})).first()
+    return principal_of_row(claims, row)
+
+
+def principal_of_row(claims: dict[str, Any], row: Any) -> Principal:
+    """The principal from ``PRINCIPAL_COLUMNS`` read for the token's user (None: no such user). A hot
+    path may read them in its own statement (events' sign-up); the rules stay here."""
     if row is None:
         raise errors.TokenInvalid()
     uid, role, status, version, org_id, org_role, org_kind, org_status = row
@@ -163,10 +178,31 @@ async def current_principal(principal: Annotated[Principal | None, Depends(optio
     return principal
 
 
-@raises(errors.Forbidden)
-async def youth_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+def require_youth(principal: Principal) -> Principal:
     if not principal.is_youth:
         raise errors.Forbidden("该功能仅对青年用户开放")
+    return principal
+
+
+@raises(errors.Forbidden)
+async def youth_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    return require_youth(principal)
+
+
+@raises(errors.Unauthenticated, errors.TokenInvalid, errors.TokenRevoked, errors.AccountSuspended,
+        errors.Forbidden)
+async def youth_claims(claims: TokenClaims) -> dict[str, Any]:
+    """For a youth route that loads its principal itself, in a statement of its own (``principal_of_row``
+    and ``require_youth`` decide as ``YouthUser`` does): the verified token of a signed-in caller."""
+    if claims is None:
+        raise errors.Unauthenticated()
+    return claims
+
+
+async def youth_of(session: AsyncSession, request: Request, claims: dict[str, Any]) -> Principal:
+    """What ``YouthUser`` gives, for a route declared with ``YouthClaims``."""
+    principal = require_youth(await principal_from_claims(await session.connection(), claims))
+    request.state.principal = principal
     return principal
 
 
@@ -223,6 +259,7 @@ def provider_of(*kinds: str):
 OptionalUser = Annotated[Principal | None, Depends(optional_principal)]
 CurrentUser = Annotated[Principal, Depends(current_principal)]
 YouthUser = Annotated[Principal, Depends(youth_principal)]
+YouthClaims = Annotated[dict[str, Any], Depends(youth_claims)]
 ProviderUser = Annotated[Principal, Depends(provider_principal)]
 OrgMemberUser = Annotated[Principal, Depends(member_principal)]
 StaffUser = Annotated[Principal, Depends(staff_principal)]

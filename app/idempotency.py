@@ -81,6 +81,25 @@ class Idempotency:
         await conn.execute(_STORE, {"record_id": claimed, "status_code": status_code, "body": body})
         return JSONResponse(body, status_code=status_code)
 
+    async def answer_once(self, conn: AsyncConnection, actor: Principal, body: Any, status_code: int) -> JSONResponse:
+        """Store an answer already known (no work left to do) under the key, in one statement; a
+        concurrent twin that stored first is replayed instead. For callers in autocommit."""
+        if not self.key:
+            return JSONResponse(body, status_code=status_code)
+        scope = str(actor.user_id)
+        stored_id = (await conn.execute(_claim_statement(conn), {
+            "scope": scope, "key": self.key, "route": self.route, "request_hash": self.request_hash,
+            "status_code": status_code, "response_body": body, "created_at": utcnow()})).scalar_one_or_none()
+        if stored_id is None:
+            return self.replay((await conn.execute(_LOAD, {"scope": scope, "key": self.key})).first())
+        return JSONResponse(body, status_code=status_code)
+
+    def replay(self, stored: Any) -> JSONResponse:
+        """The answer stored under this key (a row of request_hash, status_code, response_body)."""
+        if stored is None:
+            raise errors.IdempotencyInProgress()
+        return self._replay(stored)
+
     def _replay(self, stored: Any) -> JSONResponse:
         if stored.request_hash != self.request_hash:
             raise errors.IdempotencyConflict()

@@ -11,7 +11,7 @@ from app.contract import raises
 from app.deps import CurrentUser, Principal, SessionDep, StaffUser, YouthUser, provider_of
 from app.idempotency import IdempotencyDep
 from app.kit.pagination import MAX_LIMIT, Page
-from app.schemas.common import DateFrom, DateTo
+from app.schemas.common import Cursor, DateFrom, DateTo, Limit
 from app.schemas.counselling import (
     AttendanceIn,
     BookingIn,
@@ -51,8 +51,6 @@ from app.services.counselling import errors as cerr
 router = APIRouter(tags=["counselling"])
 
 CentreUser = Annotated[Principal, Depends(provider_of("counselling_center"))]
-Cursor = Annotated[str | None, Query(max_length=200, description="上一页回答的 `next_cursor`；第一页不填")]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="每页条数")]
 SlotLimit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Slots per page (a page of a calendar)")]
 
 BookingId = Annotated[int, Path(description="预约编号")]

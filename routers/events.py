@@ -1,16 +1,16 @@
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Request, status
 
 from app import errors
 from app.config import KUNMING_DISTRICTS
 from app.contract import raises
-from app.deps import OptionalUser, Principal, SessionDep, YouthUser, provider_of
+from app.deps import OptionalUser, Principal, SessionDep, YouthClaims, YouthUser, provider_of
 from app.idempotency import IdempotencyDep
-from app.kit.pagination import MAX_LIMIT, Page
+from app.kit.pagination import Page
 from app.kit.postings import owned, path_id
 from app.kit.ratelimit import limit
-from app.schemas.common import DayIn
+from app.schemas.common import Cursor, DayIn, Limit
 from app.schemas.events import (
     AttendeePublic,
     CancelEventIn,
@@ -42,8 +42,6 @@ Organiser = Annotated[Principal, Depends(provider_of("event_organizer"))]
 # The organiser's own event (another organisation's answers 404); locked where the route changes it.
 OwnEvent = Annotated[Event, owned(events.KIND, "event_id")]
 OwnEventLocked = Annotated[Event, owned(events.KIND, "event_id", for_update=True)]
-Cursor = Annotated[str | None, Query(max_length=200, description="上一页回答的 `next_cursor`；第一页不填")]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="每页条数")]
 District = Literal[KUNMING_DISTRICTS]  # type: ignore[valid-type]
 EventId = path_id("活动编号")
 RegistrationId = path_id("报名编号")
@@ -78,9 +76,10 @@ async def get_event(event_id: EventId, user: OptionalUser, session: SessionDep) 
              summary="报名活动",
             description="青年用户。在报名时间内报名：有名额即报名成功，名额已满则进入候补并得到候补名次。幂等：重复报名回答同一条报名；可带 `Idempotency-Key`。报名规则：实名认证（`require_real_name`）、年龄范围、仅限单身（`require_single`）、按性别分配名额时须填写性别；多次爽约或临时取消会被限制报名（`YOUTH_RESTRICTION_*`）。每人每分钟 10 次（`event_signup`）。")
 @raises(errors.NotFound, errors.Conflict, everr.Cancelled, everr.SignupNotOpen, everr.SignupClosed, everr.SignupRestricted, everr.ProfileRequired, everr.AgeIneligible, everr.SingleRequired)
-async def sign_up(event_id: EventId, user: YouthUser, session: SessionDep, idem: IdempotencyDep) -> RegistrationPublic:
-    return await idem.run(session, user, lambda: events.sign_up(session, actor=user, event_id=event_id),
-                          status_code=status.HTTP_201_CREATED)
+async def sign_up(event_id: EventId, request: Request, claims: YouthClaims, session: SessionDep,
+                  idem: IdempotencyDep) -> RegistrationPublic:
+    # The principal is read by the service, in the rush's one read on PostgreSQL (YouthClaims' rules).
+    return await events.sign_up_request(session, request, claims, idem, event_id)
 
 
 @router.get("/api/v1/events/{event_id}/registrations/mine", response_model=RegistrationPublic,

@@ -5,9 +5,10 @@ from fastapi import APIRouter, Path, Query, status
 from app import errors
 from app.contract import raises
 from app.deps import CurrentUser, OrgMemberUser, ProviderUser, SessionDep, StaffUser
-from app.kit.pagination import MAX_LIMIT, Page
+from app.kit.pagination import Page
 from app.kit.postings import kind_enum, path_id
 from app.kit.ratelimit import limit
+from app.schemas.common import Cursor, Limit
 from app.schemas.moderation import (
     QueueStatus,
     ReasonRequiredIn,
@@ -27,8 +28,6 @@ from models.moderation import REPORT_ON_USER, PostingStatus, ReportStatus
 
 router = APIRouter(tags=["moderation"])
 
-Cursor = Annotated[str | None, Query(max_length=200, description="上一页回答的 `next_cursor`；第一页不填")]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="每页条数")]
 PostingId = path_id("内容编号")
 Kind = Annotated[str, Path(max_length=40, description="内容类型", json_schema_extra=kind_enum())]
 KindFilter = Annotated[str | None, Query(max_length=40, description="只看这类内容；不填为全部",

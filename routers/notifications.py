@@ -5,9 +5,10 @@ from fastapi import APIRouter, Query, status
 from app import errors
 from app.contract import raises
 from app.deps import CurrentUser, SessionDep, StaffUser
-from app.kit.pagination import MAX_LIMIT, Page
+from app.kit.pagination import Page
 from app.kit.postings import path_id
 from app.kit.ratelimit import limit
+from app.schemas.common import Cursor, Limit
 from app.schemas.notifications import (
     DeliveryPublic,
     MarkReadIn,
@@ -21,8 +22,6 @@ from app.services.notifications.errors import DeliveryNotParked, UnknownReminder
 
 router = APIRouter(prefix="/api/v1/me/notifications", tags=["notifications"])
 
-Cursor = Annotated[str | None, Query(max_length=200, description="上一页回答的 `next_cursor`；第一页不填")]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="每页条数")]
 
 
 @router.get("", response_model=Page[NotificationPublic], summary="我的通知",

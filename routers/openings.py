@@ -8,9 +8,10 @@ from app.contract import raises
 from app.deps import OptionalUser, Principal, SessionDep, StaffUser, YouthUser, provider_of
 from app.idempotency import IdempotencyDep
 from app.kit import csv
-from app.kit.pagination import MAX_LIMIT, Page
+from app.kit.pagination import Page
 from app.kit.postings import owned, path_id
 from app.kit.ratelimit import limit
+from app.schemas.common import Cursor, Limit
 from app.schemas.openings import (
     CREATE_EXAMPLES,
     ApplicationProvider,
@@ -42,8 +43,6 @@ router = APIRouter(tags=["openings"])
 Provider = Annotated[Principal, Depends(provider_of("employer", "incubator"))]
 OwnOpening = Annotated[Opening, owned(openings.KIND, "opening_id")]
 OwnOpeningLocked = Annotated[Opening, owned(openings.KIND, "opening_id", for_update=True)]
-Cursor = Annotated[str | None, Query(max_length=200, description="上一页回答的 `next_cursor`；第一页不填")]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="每页条数")]
 District = Literal[KUNMING_DISTRICTS]  # type: ignore[valid-type]
 OpeningId = path_id("岗位编号")
 ApplicationId = path_id("申请编号")

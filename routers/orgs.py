@@ -5,9 +5,10 @@ from fastapi import APIRouter, Query, status
 from app import errors
 from app.contract import raises
 from app.deps import OrgMemberUser, ProviderUser, SessionDep, StaffUser
-from app.kit.pagination import MAX_LIMIT, Page
+from app.kit.pagination import Page
 from app.kit.postings import path_id
 from app.kit.ratelimit import limit
+from app.schemas.common import Cursor, Limit
 from app.schemas.orgs import (
     MemberIn,
     MemberPublic,
@@ -23,8 +24,6 @@ from models.orgs import OrgKind, OrgStatus
 
 router = APIRouter(tags=["organisations"])
 
-Cursor = Annotated[str | None, Query(max_length=200, description="上一页回答的 `next_cursor`；第一页不填")]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="每页条数")]
 OrgId = path_id("机构编号")
 
 _DECIDE = (errors.NotFound, OrgStateInvalid)

@@ -5,9 +5,10 @@ from fastapi import APIRouter, Query, status
 from app import errors
 from app.contract import raises
 from app.deps import CurrentUser, SessionDep, StaffUser, YouthUser
-from app.kit.pagination import MAX_LIMIT, Page
+from app.kit.pagination import Page
 from app.kit.postings import path_id
 from app.kit.ratelimit import limit
+from app.schemas.common import Cursor, Limit
 from app.schemas.identity import ClaimDecisionIn, ClaimIn, ClaimPublic, IdentityIn, IdentityOut, StaffClaim
 from app.schemas.profile import MePublic, MeUpdate, PhoneBindIn
 from app.services import identity, profile
@@ -15,8 +16,6 @@ from app.services.identity import errors as ierr
 
 router = APIRouter(tags=["profile"])
 
-Cursor = Annotated[str | None, Query(max_length=200, description="上一页回答的 `next_cursor`；第一页不填")]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="每页条数")]
 
 
 @router.get("/api/v1/me", response_model=MePublic, summary="我的资料",

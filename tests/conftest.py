@@ -208,3 +208,15 @@ def travel() -> Iterator[Callable[[datetime], datetime]]:
 
     with contextlib.ExitStack() as stack:
         yield lambda when: stack.enter_context(clock.frozen(when))
+
+
+@pytest.fixture(params=["fast", "portable"])
+def signup_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a sign-up test down both of PostgreSQL's paths (``events_sign_up`` and the portable one);
+    SQLite has only the portable path, so it runs once there."""
+    if request.param == "fast" and not IS_POSTGRES:
+        pytest.skip("SQLite has only the portable sign-up path")
+    from app.services.events.settings import settings as event_settings
+
+    monkeypatch.setattr(event_settings(), "event_signup_fast_path", request.param == "fast")
+    return str(request.param)

@@ -18,6 +18,8 @@ from pydantic import (
     StringConstraints,
 )
 
+from app.kit.pagination import MAX_LIMIT
+
 # Trimmed, non-empty text; every free-text field of the API uses one of these.
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500)]
@@ -97,3 +99,8 @@ class HealthOut(BaseModel):
 # included (README: conventions).
 DateFrom = Annotated[DayIn | None, Query(description="起始日期（含），YYYY-MM-DD，上海时间")]
 DateTo = Annotated[DayIn | None, Query(description="截止日期（含），YYYY-MM-DD，上海时间")]
+
+# The paging parameters of every list (README: conventions, every list is a page); each route gives
+# its own default page size.
+Cursor = Annotated[str | None, Query(max_length=200, description="上一页回答的 `next_cursor`；第一页不填")]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"每页条数（1–{MAX_LIMIT}）")]

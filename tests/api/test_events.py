@@ -509,7 +509,7 @@ async def assert_no_overselling(event_id: int, people: list[Actor], results: lis
     return queues
 
 
-async def test_a_small_rush_with_duplicates_confirms_exactly_the_quotas(client, factory):
+async def test_a_small_rush_with_duplicates_confirms_exactly_the_quotas(client, factory, signup_path):
     event_id, people, results = await rush(client, factory, per_gender=12, quota=3, dup_keyed=3, dup_plain=3)
     await assert_no_overselling(event_id, people, results, quota=3)
 
@@ -529,7 +529,7 @@ async def patient_pool(settings: Any) -> Any:
 
 
 @pytest.mark.postgres
-async def test_400_concurrent_sign_ups_never_oversell_and_waitlist_in_arrival_order(client, factory, patient_pool):
+async def test_400_concurrent_sign_ups_never_oversell_and_waitlist_in_arrival_order(client, factory, signup_path, patient_pool):
     event_id, people, results = await rush(client, factory, per_gender=180, quota=20, dup_keyed=20, dup_plain=20)
     queues = await assert_no_overselling(event_id, people, results, quota=20)
     by_user = {p.user_id: p for p in people}

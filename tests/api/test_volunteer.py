@@ -19,6 +19,7 @@ from sqlalchemy import select, text
 from app import clock
 from app.db import session_scope
 from app.kit import sweeper
+from app.kit.time import local_day
 from tests.api.test_events import patient_pool  # noqa: F401  (the rush waits for a connection, never a 503)
 from tests.factories import (
     Actor,
@@ -196,6 +197,25 @@ async def test_waitlist_when_enabled_and_a_cancellation_promotes_the_first_waiti
     mine_c = (await client.get(f"{API}/volunteer/shifts/{sid}/signups/mine", headers=c.headers)).json()
     assert (mine_b["status"], mine_c["status"], mine_c["waitlist_position"]) == ("signed_up", "waitlisted", 1)
     assert "volunteer.promoted" in [n["kind"] for n in await notes(client, b)]
+
+
+async def test_my_sign_ups_list_the_live_upcoming_ones_unless_upcoming_only_is_false(client):
+    start = now() + timedelta(days=3)
+    _, p = await project(client, shifts=[volunteer_shift(start=start), volunteer_shift(start=start + timedelta(days=1))])
+    first, second = shift_ids(p)
+    (person,) = await youth()
+    assert (await sign_up(client, person, first)).status_code == 201
+    assert (await sign_up(client, person, second)).status_code == 201
+    assert (await client.delete(f"{API}/volunteer/shifts/{second}/signups/mine", headers=person.headers)).status_code == 200
+
+    async def listed(**params: Any) -> list[tuple[int, str]]:
+        r = await client.get(f"{API}/me/volunteer-signups", params=params, headers=person.headers)
+        assert r.status_code == 200, r.text
+        return [(i["shift_id"], i["status"]) for i in r.json()["items"]]
+
+    assert await listed() == [(first, "signed_up")]  # upcoming_only is the default
+    assert await listed(upcoming_only="true") == [(first, "signed_up")]
+    assert await listed(upcoming_only="false") == [(second, "cancelled"), (first, "signed_up")]  # newest first
 
 
 async def test_overlapping_shifts_are_refused_and_back_to_back_shifts_are_fine(client):
@@ -429,12 +449,16 @@ async def test_hours_count_only_once_confirmed_and_a_dispute_changes_them_with_h
     assert r.json()["code"] == "VOLUNTEER_HOURS_STATE"
     opened = [n for n in await notes(client, provider) if n["kind"] == "volunteer.dispute_opened"]
     assert len(opened) == 1 and "收尾清点" in opened[0]["body"]
-    listed = (await client.get(f"{API}/provider/volunteer/hours", params={"disputed": "true"},
+    listed = (await client.get(f"{API}/provider/volunteer/hours", params={"dispute_status": "open"},
                                headers=provider.headers)).json()["items"]
     assert [i["id"] for i in listed] == [hid]
     r = await client.post(f"{API}/provider/volunteer/hours/{hid}/answer",
                           json={"reason": "核实签到表，收尾工作确有一小时", "minutes": 240}, headers=provider.headers)
     assert r.status_code == 200 and r.json()["minutes"] == 240
+    for dispute_status, expected in (("answered", [hid]), ("open", []), ("none", []), (None, [hid])):
+        params = {"dispute_status": dispute_status} if dispute_status else {}
+        r = await client.get(f"{API}/provider/volunteer/hours", params=params, headers=provider.headers)
+        assert [i["id"] for i in r.json()["items"]] == expected, dispute_status
     detail = (await client.get(f"{API}/me/volunteer-hours/{hid}", headers=person.headers)).json()
     assert [e["action"] for e in detail["history"]] == ["measured", "confirmed", "disputed", "answered"]
     assert detail["history"][-1]["minutes_before"] == 180 and detail["history"][-1]["minutes_after"] == 240
@@ -593,6 +617,13 @@ async def test_a_corrected_record_revokes_the_certificate_and_a_new_one_can_be_i
     found = (await client.get(f"{API}/staff/volunteer/certificates", params={"user_id": person.user_id},
                               headers=staff.headers)).json()["items"]
     assert [c["status"] for c in found] == ["valid", "revoked"]
+    issued = local_day(datetime.fromisoformat(found[0]["issued_at"]))
+    for date_from, date_to, n in ((issued, issued, 2), (issued - timedelta(days=9), issued - timedelta(days=1), 0),
+                                  (issued + timedelta(days=1), None, 0)):
+        params = {"user_id": person.user_id, "date_from": date_from.isoformat(),
+                  **({"date_to": date_to.isoformat()} if date_to else {})}
+        r = await client.get(f"{API}/staff/volunteer/certificates", params=params, headers=staff.headers)
+        assert len(r.json()["items"]) == n, params
     r = await client.get(f"{API}/staff/volunteer/certificates", params={"code": "NOT-A-CODE"}, headers=staff.headers)
     assert r.json()["code"] == "CERTIFICATE_CODE_MISTYPED"
     r = await client.post(f"{API}/staff/volunteer/certificates/{found[0]['id']}/revoke", json={"reason": "持有人申请作废"},
@@ -605,15 +636,15 @@ async def test_a_corrected_record_revokes_the_certificate_and_a_new_one_can_be_i
 
 async def test_a_period_certificate_needs_confirmed_hours_and_a_real_name(client, travel):
     (person,) = await bulk_youth(1, real_name=None)
-    r = await client.post(f"{API}/me/volunteer-certificates", json={"scope": "period", "period_from": "2026-01-01",
-                                                                     "period_to": "2026-12-31"}, headers=person.headers)
+    r = await client.post(f"{API}/me/volunteer-certificates", json={"scope": "period", "date_from": "2026-01-01",
+                                                                     "date_to": "2026-12-31"}, headers=person.headers)
     assert r.json()["code"] == "VOLUNTEER_CERTIFICATE_PROFILE_REQUIRED"
     (named,) = await youth()
-    r = await client.post(f"{API}/me/volunteer-certificates", json={"scope": "period", "period_from": "2026-01-01",
-                                                                     "period_to": "2026-12-31"}, headers=named.headers)
+    r = await client.post(f"{API}/me/volunteer-certificates", json={"scope": "period", "date_from": "2026-01-01",
+                                                                     "date_to": "2026-12-31"}, headers=named.headers)
     assert r.json()["code"] == "VOLUNTEER_NO_HOURS"
-    r = await client.post(f"{API}/me/volunteer-certificates", json={"scope": "period", "period_from": "2026-12-31",
-                                                                     "period_to": "2026-01-01"}, headers=named.headers)
+    r = await client.post(f"{API}/me/volunteer-certificates", json={"scope": "period", "date_from": "2026-12-31",
+                                                                     "date_to": "2026-01-01"}, headers=named.headers)
     assert r.status_code == 422
 
 

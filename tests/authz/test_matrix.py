@@ -278,7 +278,7 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
         "volunteer", YOUTH_OWN, lambda w: {"reason": "实际服务时间更长"}),
     ("GET", "/api/v1/me/volunteer-record"): ("volunteer", YOUTH, None),
     ("POST", "/api/v1/me/volunteer-certificates"): (
-        "volunteer", YOUTH, lambda w: {"scope": "period", "period_from": "2020-01-01", "period_to": "2030-12-31"}),
+        "volunteer", YOUTH, lambda w: {"scope": "period", "date_from": "2020-01-01", "date_to": "2030-12-31"}),
     ("GET", "/api/v1/me/volunteer-certificates"): ("volunteer", YOUTH, None),
     ("GET", "/api/v1/me/volunteer-certificates/{certificate_id}"): ("volunteer", YOUTH_OWN, None),
     ("GET", "/api/v1/me/volunteer-certificates/{certificate_id}/pdf"): ("volunteer", YOUTH_OWN, None),

@@ -68,7 +68,7 @@ async def mine(client: Any, event_id: int, person: Actor) -> dict[str, Any]:
     return r.json()
 
 
-async def test_a_free_place_goes_to_the_head_of_the_waitlist_not_to_a_newcomer(client, factory):
+async def test_a_free_place_goes_to_the_head_of_the_waitlist_not_to_a_newcomer(client, factory, signup_path):
     event_id, _ = await create_event(client, factory, capacity=4, quotas=(2, 2))
     men = await bulk_youth(["male"] * 5)
     holders, waiting, newcomer = men[:2], men[2:4], men[4]
@@ -91,7 +91,7 @@ async def test_a_free_place_goes_to_the_head_of_the_waitlist_not_to_a_newcomer(c
     assert (await state(event_id, "female"))[0] == 0
 
 
-async def test_a_newcomer_gets_a_place_only_after_everyone_waiting_got_one(client, factory):
+async def test_a_newcomer_gets_a_place_only_after_everyone_waiting_got_one(client, factory, signup_path):
     event_id, _ = await create_event(client, factory, capacity=3, quotas=None)
     people = await bulk_youth(["female"] * 5)
     holders, waiting, newcomer = people[:3], people[3], people[4]
@@ -106,7 +106,7 @@ async def test_a_newcomer_gets_a_place_only_after_everyone_waiting_got_one(clien
     assert taken == capacity == len(confirmed) == 3 and queue == []
 
 
-async def test_a_cancellation_fills_every_free_place_of_the_quota(client, factory):
+async def test_a_cancellation_fills_every_free_place_of_the_quota(client, factory, signup_path):
     event_id, _ = await create_event(client, factory, capacity=6, quotas=(3, 3))
     men = await bulk_youth(["male"] * 8)
     holders, waiting = men[:3], men[3:]
@@ -134,7 +134,7 @@ async def test_a_cancellation_fills_every_free_place_of_the_quota(client, factor
 
 
 @pytest.mark.postgres
-async def test_concurrent_newcomers_leave_free_places_to_the_earliest_waiting(client, factory, patient_pool):
+async def test_concurrent_newcomers_leave_free_places_to_the_earliest_waiting(client, factory, signup_path, patient_pool):
     quota, waiting_n, freed, newcomers_n = 10, 20, 3, 40
     event_id, _ = await create_event(client, factory, capacity=2 * quota, quotas=(quota, quota))
     early = await bulk_youth(["male"] * (quota + waiting_n))

@@ -62,7 +62,7 @@ from app.services.events.organiser import (
 )
 from app.services.events.public import get_event, list_events
 from app.services.events.registrations import cancel_registration, my_registration, my_registrations
-from app.services.events.signup import sign_up
+from app.services.events.signup import sign_up, sign_up_request
 
 __all__ = [
     "KIND",
@@ -84,6 +84,7 @@ __all__ = [
     "my_registrations",
     "my_restriction",
     "sign_up",
+    "sign_up_request",
     "submit_picks",
     "sweep_no_shows",
     "update_event",

@@ -12,6 +12,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
+from fastapi import Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import and_, bindparam, case, exists, func, literal, select, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Row
@@ -20,7 +22,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock, errors
-from app.deps import Principal
+from app.deps import Principal, youth_of
+from app.idempotency import Idempotency
 from app.kit import ratelimit
 from app.kit.dialect import insert_for
 from app.kit.time import display, local_day
@@ -56,7 +59,9 @@ _RULES = select(
 ).where(_events.c.id == bindparam("event_id"))
 
 
-def _person_statement(gendered: bool) -> Any:
+def person_parts(gendered: bool) -> tuple[list[Any], Any]:
+    """What a sign-up reads of the person, as columns (the user's id first) and the FROM clause from
+    users (bound: event_id, user_id, now); PostgreSQL's path (signup_pg) reads them with more."""
     key = _users.c.gender if gendered else literal("all")
     existing = (select(_regs.c.id)
                 .where(_regs.c.event_id == bindparam("event_id"), _regs.c.user_id == _users.c.id,
@@ -68,16 +73,19 @@ def _person_statement(gendered: bool) -> Any:
         ended.c.cancelled_at.is_(None), as_announced(_regs.c, ended.c))
     waiting = exists().where(_regs.c.event_id == bindparam("event_id"), _regs.c.quota_key == key,
                              _regs.c.status == "waitlisted")
-    return (
-        select(_users.c.birth_date, _users.c.gender, _users.c.marital_status, _users.c.real_name,
+    columns = [_users.c.id, _users.c.birth_date, _users.c.gender, _users.c.marital_status, _users.c.real_name,
                _users.c.id_number_hash, _restrictions.c.until, _restrictions.c.reason, _quotas.c.id,
-               _quotas.c.capacity, _quotas.c.taken, _quotas.c.open, existing, pending, waiting)
-        .select_from(_users.outerjoin(_restrictions, and_(_restrictions.c.user_id == _users.c.id,
-                                                          _restrictions.c.service == SERVICE,
-                                                          _restrictions.c.lifted_at.is_(None)))
-                     .outerjoin(_quotas, and_(_quotas.c.event_id == bindparam("event_id"), _quotas.c.quota_key == key)))
-        .where(_users.c.id == bindparam("user_id"))
-    )
+               _quotas.c.capacity, _quotas.c.taken, _quotas.c.open, existing, pending, waiting]
+    from_users = (_users.outerjoin(_restrictions, and_(_restrictions.c.user_id == _users.c.id,
+                                                       _restrictions.c.service == SERVICE,
+                                                       _restrictions.c.lifted_at.is_(None)))
+                  .outerjoin(_quotas, and_(_quotas.c.event_id == bindparam("event_id"), _quotas.c.quota_key == key)))
+    return columns, from_users
+
+
+def _person_statement(gendered: bool) -> Any:
+    columns, from_users = person_parts(gendered)
+    return select(*columns[1:]).select_from(from_users).where(_users.c.id == bindparam("user_id"))
 
 
 _PERSON = {True: _person_statement(True), False: _person_statement(False)}
@@ -314,6 +322,22 @@ async def sign_up(session: AsyncSession, *, actor: Principal, event_id: int) -> 
     return view(reg_id, final, ahead + 1 if final == "waitlisted" else None)
 
 
+async def sign_up_request(session: AsyncSession, request: Request, claims: dict[str, Any], idem: Idempotency,
+                          event_id: int) -> JSONResponse:
+    """The route's work: on PostgreSQL the two-round-trip path (``signup_pg``) unless it hands the
+    request back or the setting turns it off; otherwise, and then, ``sign_up`` in a transaction."""
+    bind = session.sync_session.bind
+    if bind is not None and bind.dialect.name == "postgresql" and settings().event_signup_fast_path:
+        from app.services.events import signup_pg
+
+        answer = await signup_pg.sign_up(session, request, claims, idem, event_id)
+        if answer is not None:
+            return answer
+    actor = await youth_of(session, request, claims)
+    return await idem.run(session, actor, lambda: sign_up(session, actor=actor, event_id=event_id),
+                          status_code=201)
+
+
 async def _fill(session: AsyncSession, conn: AsyncConnection, event_id: int, quota_id: int, quota_key: str,
                 reg_id: int, now: datetime) -> tuple[bool, int]:
     """Places stand free: take them one at a time, each by the conditional UPDATE (so never more than
@@ -382,11 +406,16 @@ class _Gate:
         self._sem: asyncio.Semaphore | None = sem
 
     @classmethod
-    async def enter(cls, session: AsyncSession, quota_id: int) -> _Gate:
+    def semaphore(cls, quota_id: int) -> asyncio.Semaphore:
         gates = cls._by_loop.setdefault(asyncio.get_running_loop(), {})
         sem = gates.get(quota_id)
         if sem is None:
             sem = gates[quota_id] = asyncio.Semaphore(max(1, settings().event_signup_gate))
+        return sem
+
+    @classmethod
+    async def enter(cls, session: AsyncSession, quota_id: int) -> _Gate:
+        sem = cls.semaphore(quota_id)
         await sem.acquire()
         gate = cls(sem)
 

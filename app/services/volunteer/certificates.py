@@ -140,7 +140,7 @@ async def issue(session: AsyncSession, *, actor: Principal, data: CertificateIn)
     if data.scope == "project":
         conds.append(H.project_id == data.project_id)
     else:
-        conds += [H.served_on >= data.period_from, H.served_on <= data.period_to]
+        conds += [H.served_on >= data.date_from, H.served_on <= data.date_to]
     rows = (await session.execute(
         select(VolunteerHours, VolunteerProject, VolunteerShift, Organisation.name)
         .join(VolunteerProject, P.id == H.project_id).join(VolunteerShift, S.id == H.shift_id)
@@ -152,7 +152,7 @@ async def issue(session: AsyncSession, *, actor: Principal, data: CertificateIn)
     if data.scope == "project":
         period_from, period_to = rows[0][0].served_on, rows[-1][0].served_on
     else:
-        period_from, period_to = data.period_from, data.period_to
+        period_from, period_to = data.date_from, data.date_to
     cert = VolunteerCertificate(code=new_code(), user_id=actor.user_id, scope=data.scope, period_from=period_from,
                                 period_to=period_to, project_id=data.project_id if data.scope == "project" else None,
                                 total_minutes=sum(r[0].minutes for r in rows), content=content, issued_at=now)
@@ -188,8 +188,8 @@ def view(cert: VolunteerCertificate) -> CertificatePublic:
     c = cert.content
     return CertificatePublic(
         id=cert.id, code=display_code(cert.code), verify_url=verify_url(cert.code),
-        pdf_path=f"/api/v1/me/volunteer-certificates/{cert.id}/pdf", scope=cert.scope, period_from=cert.period_from,
-        period_to=cert.period_to, holder_name=c["name"], holder_id_number_masked=c["id_number"],
+        pdf_path=f"/api/v1/me/volunteer-certificates/{cert.id}/pdf", scope=cert.scope, date_from=cert.period_from,
+        date_to=cert.period_to, holder_name=c["name"], holder_id_number_masked=c["id_number"],
         total_hours=hours_of(cert.total_minutes),
         organisations=[CertificateOrg(name=o["name"], hours=hours_of(o["minutes"])) for o in c["organisations"]],
         projects=[CertificateProject(title=p["title"], category=p["category"], organisation=p["organisation"],

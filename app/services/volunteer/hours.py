@@ -140,16 +140,19 @@ async def dispute(session: AsyncSession, *, actor: Principal, hours_id: int, rea
 # --- the organiser ----------------------------------------------------------------------------------
 
 
-async def provider_hours(session: AsyncSession, *, actor: Principal, status: str | None, disputed: bool | None,
-                         shift_id: int | None, cursor: str | None, limit: int) -> Page[ProviderHours]:
+async def provider_hours(session: AsyncSession, *, actor: Principal, status: str | None,
+                         dispute_status: str | None, shift_id: int | None, cursor: str | None, limit: int
+                         ) -> Page[ProviderHours]:
     postings.require_org_kind(actor, KIND)
     stmt = (select(VolunteerHours, P.title, User.nickname, User.real_name, S.starts_at)
             .join(VolunteerProject, P.id == H.project_id).join(VolunteerShift, S.id == H.shift_id)
             .join(User, User.id == H.user_id).where(H.org_id == actor.org_id))
     if status:
         stmt = stmt.where(H.status == status)
-    if disputed is not None:
-        stmt = stmt.where(H.dispute_status == "open" if disputed else H.dispute_status.is_(None))
+    if dispute_status == "none":
+        stmt = stmt.where(H.dispute_status.is_(None))
+    elif dispute_status is not None:
+        stmt = stmt.where(H.dispute_status == dispute_status)
     if shift_id is not None:
         stmt = stmt.where(H.shift_id == shift_id)
     # Oldest due first: what is closest to the 10-working-day limit comes first.
