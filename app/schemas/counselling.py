@@ -156,7 +156,7 @@ class SlotPatternIn(StrictModel):
     """Slots every chosen weekday between two local times, e.g. Tue/Thu 14:00–18:00 as 50-minute
     sessions with 10-minute breaks, for the next ``weeks`` weeks from ``start_date``."""
 
-    model_config = ConfigDict(json_schema_extra={"example": {"weekdays": [2, 4], "day_start": "09:00:00", "day_end": "12:00:00", "session_minutes": 50, "break_minutes": 10, "weeks": 4}})
+    model_config = ConfigDict(json_schema_extra={"example": {"weekdays": [2, 4], "day_start": "09:00", "day_end": "12:00", "session_minutes": 50, "break_minutes": 10, "weeks": 4}})
 
     weekdays: list[Annotated[int, Field(ge=1, le=7)]] = Field(min_length=1, max_length=7,
                                                                description="ISO weekdays, 1 = Monday")
