@@ -21,9 +21,16 @@ from models.orgs import LOST_STANDING, Organisation, OrgMember, OrgStatus
 
 
 @raises(errors.ServerBusy, errors.DbUnavailable)
-async def get_session() -> AsyncIterator[AsyncSession]:
-    """The one commit point of a request: services only flush; this commits once after the handler."""
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The one commit point of a request: services only flush; this commits once after the handler.
+
+    A GET writes nothing (``tests/authz/test_reads_write_nothing.py`` holds every GET to that, but for
+    the audit trail of staff reads and the rate and token counters), so on PostgreSQL its statements go
+    in autocommit: no BEGIN and no COMMIT, two round trips of a read's three to six. Each statement
+    sees a snapshot of its own, as it would inside a READ COMMITTED transaction anyway."""
     async with get_sessionmaker()() as session:
+        if request.method in _READ_METHODS:
+            _read_only(session)
         try:
             yield session
         except errors.AppError as exc:
@@ -42,18 +49,15 @@ async def get_session() -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-async def read_session(session: SessionDep) -> AsyncSession:
-    """The request's session for a route that only reads: on PostgreSQL its connection is in
-    autocommit, so the request's statements go without BEGIN and COMMIT (two round trips of a busy
-    read's few). Each statement still sees a consistent snapshot of its own, as in READ COMMITTED.
-    Declare it before any other dependency that uses the session (the principal), so that all of them
-    run on that connection. Never for a route that writes: nothing would be rolled back."""
+_READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+def _read_only(session: AsyncSession) -> None:
     bind = session.sync_session.bind
-    if bind is not None and bind.dialect.name == "postgresql" and not session.in_transaction():
+    if bind is not None and bind.dialect.name == "postgresql":
         # Bound to the same pool with autocommit, the connection is still taken only when a statement
         # needs one: an answer from a cache holds no connection, even in a rush.
         session.sync_session.bind = autocommit(bind)
-    return session
 
 
 _autocommits: dict[Any, Any] = {}
@@ -66,7 +70,6 @@ def autocommit(engine: Any) -> Any:
     return _autocommits[engine]
 
 
-ReadSession = Annotated[AsyncSession, Depends(read_session)]
 
 STAFF_ROLES = frozenset({"moderator", "admin"})
 

@@ -142,6 +142,7 @@ class Bench:
         self.targets: list[Check] = []
         self.errors: list[str] = []
         self.warnings: list[str] = []
+        self.metric_lines: list[str] = []  # /metrics as scraped during scenarios (bench.metrics)
         self.machine: dict[str, str] = {}
         self._db_created = False
         self._seq = itertools.count(1)

@@ -111,8 +111,19 @@ async def booking(b: Bench, n: int) -> list[tuple[str, str, dict[str, str], byte
     return out
 
 
+async def me(b: Bench, n: int) -> list[tuple[str, str, dict[str, str], bytes]]:
+    """The floor: the simplest authenticated read (the token, the principal, the person's row)."""
+    people = await b.make_youth(50, prefix="me")
+    return [("GET", "/api/v1/me", {"authorization": people[i % len(people)]["auth"]}, b"") for i in range(n)]
+
+
+async def healthz(b: Bench, n: int) -> list[tuple[str, str, dict[str, str], bytes]]:
+    """Below the floor: no token, no database; only the middleware and routing."""
+    return [("GET", "/healthz", {}, b"")] * n
+
+
 SCENARIOS: dict[str, Callable[[Bench, int], Awaitable[list[tuple[str, str, dict[str, str], bytes]]]]] = {
-    "signup": signup, "booking": booking}
+    "signup": signup, "booking": booking, "me": me, "healthz": healthz}
 
 
 async def run(args: argparse.Namespace) -> None:

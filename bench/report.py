@@ -75,6 +75,9 @@ def render(b: Bench, *, started: float, finished: float) -> str:
         ]) + " |")
     lines += ["", "**Targets**", ""]
     lines += [_line(t) for t in b.targets] or ["- (none measured)"]
+    if b.metric_lines:
+        lines += ["", "**`/metrics` scraped during the rushes** (the API's own figures, all workers)", ""]
+        lines += [f"- {m}" for m in b.metric_lines]
     lines += ["", "**Invariants and fault checks**", ""]
     lines += [_line(c, with_scenario=True) for c in b.checks]
     failed = [c for c in b.checks if c.ok is False]

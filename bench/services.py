@@ -21,6 +21,7 @@ from typing import Any
 
 from bench import procs
 from bench.common import Bench, Row, Summary, copy_rows, percentile, summarize
+from bench.metrics import watching
 from bench.scenarios import body_of, ceiling, codes_5xx, sellout_seconds
 
 # --- data -----------------------------------------------------------------------------------------
@@ -226,7 +227,9 @@ async def flash_signup(b: Bench, *, people_n: int = 2000, requests_n: int = 5000
     who = [r["u"] for r in reqs]
     ceiling_sellout = sellout_seconds(ceiling_out, lambda r: r[3] == 200 and body_of(r).get("status") == "confirmed",
                                       who)
-    s, out, cpu = await b.measure(name, b.spec(_wire(reqs), connections=connections, keep_body=True))
+    async with watching(b.api_url, scenario, "/api/v1/events/{event_id}/registrations") as watch:
+        s, out, cpu = await b.measure(name, b.spec(_wire(reqs), connections=connections, keep_body=True))
+    b.metric_lines.append(watch.summary())
     sellout = sellout_seconds(out, lambda r: r[3] in (200, 201) and body_of(r).get("status") == "confirmed", who)
     kinds = Counter((req["kind"], r[3], body_of(r).get("code") or body_of(r).get("status"))
                     for req, r in zip(reqs, out["results"], strict=True))
@@ -377,7 +380,9 @@ async def counselling_rush(b: Bench, *, people_n: int = 500, slots_n: int = 20, 
             for p, slot in zip(people, wanted, strict=True)]
     ceiling_s, _ = await ceiling(b, "counselling", [(f"s{r['slot']}", r["u"]) for r in reqs],
                                  {f"s{sid}": 1 for sid in slot_ids}, connections=connections)
-    s, out, cpu = await b.measure("counselling", b.spec(_wire(reqs), connections=connections, keep_body=True))
+    async with watching(b.api_url, scenario, "/api/v1/counselling/bookings") as watch:
+        s, out, cpu = await b.measure("counselling", b.spec(_wire(reqs), connections=connections, keep_body=True))
+    b.metric_lines.append(watch.summary())
     answers = Counter(f"{r[3]} {body_of(r).get('code') or body_of(r).get('status')}" for r in out["results"])
     b.rows.append(Row(scenario, s, ceiling_s, [
         f"{people_n} people, {slots_n} slots, {connections} connections",

@@ -8,7 +8,7 @@ from fastapi.responses import Response, StreamingResponse
 from app import errors
 from app.config import KUNMING_DISTRICTS
 from app.contract import raises
-from app.deps import OptionalUser, Principal, ReadSession, SessionDep, StaffUser, YouthUser, provider_of
+from app.deps import OptionalUser, Principal, SessionDep, StaffUser, YouthUser, provider_of
 from app.idempotency import IdempotencyDep
 from app.kit import csv
 from app.kit.pagination import MAX_LIMIT, Page
@@ -60,7 +60,7 @@ Fen = Annotated[int | None, Query(ge=0, le=10_000_000, description="月租金（
     description="不需要登录；登录时回答我是否已收藏。已发布的项目，可按区县、租金、户型、关键词和距离筛选并排序。只读。")
 @raises(errors.ValidationFailed)
 async def search(
-    session: ReadSession,
+    session: SessionDep,
     viewer: OptionalUser,
     district: Annotated[list[District] | None, Query(max_length=len(KUNMING_DISTRICTS), description="区县，可多选；不填为全部")] = None,
     rent_min: Fen = None,
