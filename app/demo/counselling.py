@@ -71,13 +71,13 @@ async def seed(session: AsyncSession, ctx: DemoContext) -> None:
         created.append(obj)
 
     # Two demo youth have booked, one of them under a nickname.
-    slots = await counselling.free_slots(session, counsellor_id=created[0].id, start=None, end=None, cursor=None,
+    slots = await counselling.free_slots(session, counsellor_id=created[0].id, first=None, last=None, cursor=None,
                                          limit=1)
     await counselling.book(session, actor=Principal(ctx.youth[1].id, "youth"), data=BookingIn(
         slot_id=slots.items[0].id, mode="in_person", nickname="小雯子",
         intake=IntakeIn(topic="study_stress", description="研究生毕业论文进度落后，最近经常失眠，想学会调整节奏。",
                         self_harm_thoughts=False)))
-    slots = await counselling.free_slots(session, counsellor_id=created[1].id, start=None, end=None, cursor=None,
+    slots = await counselling.free_slots(session, counsellor_id=created[1].id, first=None, last=None, cursor=None,
                                          limit=1)
     await counselling.book(session, actor=Principal(ctx.youth[3].id, "youth"), data=BookingIn(
         slot_id=slots.items[0].id, mode="video",
