@@ -286,7 +286,7 @@ class WeChatClient:
             tls = ssl.create_default_context(cafile=certifi.where()) if self._base_url.startswith("https:") else True
             connector = aiohttp.TCPConnector(limit=100, keepalive_timeout=KEEPALIVE_SECONDS, ssl=tls,
                                              enable_cleanup_closed=_ABORT_UNCLOSED_TLS)
-            http = self._http = aiohttp.ClientSession(connector=connector, timeout=self._timeout, proxy=self._proxy)
+            http = self._http = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
             self._http_loop = loop
         return http
 
@@ -298,7 +298,7 @@ class WeChatClient:
         try:
             # Redirects are not followed (nor were they by httpx): WeChat's APIs answer where they are asked.
             async with self._session().request(method, self._base_url + path, params=params, data=body,
-                                               headers=_JSON if body is not None else None,
+                                               headers=_JSON if body is not None else None, proxy=self._proxy,
                                                allow_redirects=False) as response:
                 status = response.status
                 content = await response.read()
