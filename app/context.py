@@ -76,6 +76,8 @@ def configure_logging(json_logs: bool) -> None:
     # Should someone turn statement logging back on to debug, the rows still stay out (a logger's filter
     # holds whatever its level). Parameters are hidden by the engines themselves (hide_parameters).
     logging.getLogger("sqlalchemy.engine.Engine").addFilter(_NO_RESULT_ROWS)
+    # httpx (the warm-up request, the housing importer) logs every request's full URL at INFO.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     # aiosqlite's DEBUG lines print each statement with its parameters; a DEBUG root would let them through.
     logging.getLogger("aiosqlite").setLevel(logging.INFO)
 

@@ -7,31 +7,26 @@ log API names and errcodes only, never URLs, bodies or tokens.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+import ssl
 import sys
 import time
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
+from urllib.parse import urlsplit
 
-import httpx
-
-# httpcore asks for sniffio on every request (to tell asyncio from trio); anyio no longer brings it,
-# and a failed import is not remembered, so each WeChat call searched the whole sys.path for it
-# (about a third of a login's CPU in the client). Remember the failure once; an installed sniffio
-# is used as before.
-try:
-    import sniffio  # noqa: F401
-except ImportError:
-    sys.modules.setdefault("sniffio", None)  # type: ignore[assignment]
+import aiohttp
+import certifi
 
 from app import errors
 from app.config import Settings
 from app.wechat.tokens import DbTokenStore, FetchedToken, RedisTokenStore, TokenStore
 
 log = logging.getLogger("youth.wechat")
-# httpx logs each request's full URL at INFO, which here would carry the app secret and tokens.
-logging.getLogger("httpx").setLevel(logging.WARNING)
 
 MiniprogramState = Literal["developer", "trial", "formal"]
 Suggest = Literal["pass", "review", "risky"]
@@ -42,6 +37,12 @@ TOKEN_REFUSED = frozenset({40001, 40014, 42001})
 _ALERT = frozenset({40013, 40125, 40164, 45009, 48001})
 THING_MAX = 20
 FORCE_APART_SECONDS = 30  # WeChat: force_refresh at most 20 times a day, 30 s apart
+# Idle kept-alive connections are closed after this, shorter than the 5 s many servers (uvicorn, the
+# stand-in's) keep them, so that we close first rather than send on a connection being closed.
+KEEPALIVE_SECONDS = 4.0
+# Before Python 3.12.8, asyncio leaks TLS connections whose peer never completes the TLS shutdown;
+# aiohttp then aborts them itself (and warns when asked to on a Python that has the fix).
+_ABORT_UNCLOSED_TLS = sys.version_info < (3, 12, 8) or (3, 13, 0) <= sys.version_info < (3, 13, 1)
 
 ErrorMap = Mapping[int, type[errors.AppError]]
 _COMMON: ErrorMap = {
@@ -99,6 +100,20 @@ def _fit(key: str, value: str) -> str:
     return value
 
 
+_JSON = {"Content-Type": "application/json"}
+
+
+def _env_proxy(base_url: str) -> str | None:
+    """The proxy HTTP_PROXY / HTTPS_PROXY / ALL_PROXY name for WeChat unless NO_PROXY exempts it, read
+    once (httpx, the client before, honoured them; aiohttp's per-request look-up costs two threads)."""
+    parts = urlsplit(base_url)
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if not proxy or (parts.hostname and urllib.request.proxy_bypass_environment(parts.hostname, proxies)):
+        return None
+    return proxy
+
+
 class WeChatOutcomeUnknown(errors.WeChatUnavailable):
     """WeChat may have acted on the request before the answer was lost (a read timeout): for sends,
     retrying could deliver twice. To a person it is the same 503 WECHAT_UNAVAILABLE."""
@@ -113,7 +128,14 @@ class WeChatClient:
         self._miniprogram_state = miniprogram_state
         self._refused: str | None = None  # the token WeChat last refused, so a refresh can tell it apart
         self._forced_at: float | None = None  # monotonic time of this process's last forced refresh
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(timeout_seconds))
+        self._base_url = base_url.rstrip("/")
+        # Per phase, as before with httpx: getting a connection (pool wait included), then each read.
+        self._timeout = aiohttp.ClientTimeout(total=None, connect=timeout_seconds, sock_connect=timeout_seconds,
+                                              sock_read=timeout_seconds)
+        self._proxy = _env_proxy(self._base_url)
+        # Made on first use: an aiohttp session belongs to the event loop that is running then.
+        self._http: aiohttp.ClientSession | None = None
+        self._http_loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WeChatClient:
@@ -132,7 +154,9 @@ class WeChatClient:
                    token_store=store, miniprogram_state=settings.wechat_miniprogram_state)
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        http, self._http = self._http, None
+        if http is not None and self._http_loop is asyncio.get_running_loop():
+            await http.close()
         await self._tokens.aclose()
 
     # --- the APIs ---------------------------------------------------------------------------------
@@ -254,25 +278,53 @@ class WeChatClient:
             data = await self._request(api, method, path, params, json)
         return data
 
+    def _session(self) -> aiohttp.ClientSession:
+        http, loop = self._http, asyncio.get_running_loop()
+        if http is None or http.closed or self._http_loop is not loop:
+            # A session of another (finished) event loop cannot be used, nor closed, from this one.
+            # certifi's roots, as httpx used: the same trust on every machine, whatever the system has.
+            tls = ssl.create_default_context(cafile=certifi.where()) if self._base_url.startswith("https:") else True
+            connector = aiohttp.TCPConnector(limit=100, keepalive_timeout=KEEPALIVE_SECONDS, ssl=tls,
+                                             enable_cleanup_closed=_ABORT_UNCLOSED_TLS)
+            http = self._http = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+            self._http_loop = loop
+        return http
+
     async def _request(self, api: str, method: str, path: str, params: Mapping[str, str] | None,
-                       json: Mapping[str, Any] | None) -> dict[str, Any]:
+                       json_body: Mapping[str, Any] | None) -> dict[str, Any]:
+        # Serialised here, not by aiohttp: ensure_ascii=False sends Chinese text as UTF-8, as WeChat's
+        # own examples do (msg_sec_check judges the text it is given).
+        body = None if json_body is None else json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode()
         try:
-            response = await self._http.request(method, path, params=params, json=json)
-        except httpx.RequestError as exc:
-            # Not chained: the exception's request carries the URL, and with it the secrets.
+            # Redirects are not followed (nor were they by httpx): WeChat's APIs answer where they are asked.
+            async with self._session().request(method, self._base_url + path, params=params, data=body,
+                                               headers=_JSON if body is not None else None, proxy=self._proxy,
+                                               allow_redirects=False) as response:
+                status = response.status
+                content = await response.read()
+        # None chained: aiohttp's errors carry the URL, and with it the secrets.
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            # Never sent: no connection (refused, unresolvable) or none free within the timeout.
             log.warning("wechat %s unreachable: %s", api, type(exc).__name__)
-            if isinstance(exc, httpx.ReadTimeout | httpx.WriteTimeout | httpx.RemoteProtocolError):
-                raise WeChatOutcomeUnknown() from None
             raise errors.WeChatUnavailable() from None
-        if response.status_code >= 500:
-            log.warning("wechat %s answered HTTP %s", api, response.status_code)
+        except (aiohttp.SocketTimeoutError, aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError,
+                aiohttp.ClientResponseError) as exc:
+            # Sent, and the answer is late, cut off or garbled: WeChat may have acted on it.
+            log.warning("wechat %s unreachable: %s", api, type(exc).__name__)
+            raise WeChatOutcomeUnknown() from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            # A connection reset, a proxy's refusal: as httpx's ReadError and WriteError were.
+            log.warning("wechat %s unreachable: %s", api, type(exc).__name__)
+            raise errors.WeChatUnavailable() from None
+        if status >= 500:
+            log.warning("wechat %s answered HTTP %s", api, status)
             raise errors.WeChatUnavailable()
         try:
-            data = response.json()
+            data = json.loads(content)
         except ValueError:
             data = None
-        if response.status_code != 200 or not isinstance(data, dict):
-            log.error("wechat %s answered HTTP %s without a JSON object", api, response.status_code)
+        if status != 200 or not isinstance(data, dict):
+            log.error("wechat %s answered HTTP %s without a JSON object", api, status)
             raise errors.WeChatError()
         return data
 
