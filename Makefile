@@ -58,22 +58,15 @@ lint: dev
 client-check: dev
 	@scripts/client-check
 
-## ruff and the client check, then the whole suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set
+## ruff and the client check, then the whole suite on SQLite and, when TEST_DATABASE_URL is set, on
+## PostgreSQL: both passes at once, each with its own database and log, printed in turn when both end
+## (scripts/test-suite; SUITE_SERIAL=1 runs them one after the other with live output)
 test: dev lint client-check
 	@if ! scripts/sysdeps test; then \
 		if [ "$$(id -u)" = 0 ] || [ "$$CI" = "true" ]; then exit 1; fi; \
 		echo "make: tests that need them will fail or be skipped" >&2; \
 	fi
-	@echo "== the suite on SQLite"
-	TEST_DATABASE_URL= $(BIN)/pytest
-	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-		echo "== again on PostgreSQL"; \
-		$(BIN)/pytest; \
-	elif [ "$$CI" = "true" ]; then \
-		echo "CI=true but TEST_DATABASE_URL is not set: PostgreSQL is required in CI" >&2; exit 1; \
-	else \
-		echo "== PostgreSQL pass skipped (set TEST_DATABASE_URL to run it)"; \
-	fi
+	@PYTEST=$(BIN)/pytest scripts/test-suite
 
 ## Dependencies. Add one: `make add PKG='segno>=1.6'` (runtime) or `make add-dev PKG=playwright` (tests);
 ## after editing pyproject.toml by hand or merging it: `make lock`; newer versions: `make upgrade [PKG=name]`.

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import IS_POSTGRES, ROOT, alembic
+from tests.conftest import IS_POSTGRES, ROOT, alembic, alembic_steps
 
 
 def test_models_and_migrations_agree(db_url):
@@ -52,11 +52,12 @@ def scratch_url(db_url):
 
 
 def test_upgrade_downgrade_upgrade(scratch_url):
-    for step in (("upgrade", "heads"), ("downgrade", "base"), ("upgrade", "heads")):
-        res = alembic(*step, url=scratch_url)
-        assert res.returncode == 0, f"{step}: {res.stdout}\n{res.stderr}"
-    res = alembic("check", url=scratch_url)
-    assert res.returncode == 0, res.stdout + res.stderr
+    steps = ("upgrade heads", "downgrade base", "upgrade heads", "check")
+    res = alembic_steps(*steps, url=scratch_url)
+    assert res.returncode == 0, f"{res.stdout}\n{res.stderr}"
+    assert [line for line in res.stdout.splitlines() if line.startswith("== alembic ")] == [
+        f"== alembic {step}" for step in steps]
+    assert "No new upgrade operations detected" in res.stdout + res.stderr
 
 
 async def test_audit_log_is_append_only():

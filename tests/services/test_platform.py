@@ -18,7 +18,9 @@ from app.idempotency import IdempotencyDep
 from app.kit import ratelimit
 from app.kit.pagination import Key, decode_cursor, encode_cursor
 from app.main import install_error_handlers
-from app.services import notifications
+from app.services.events.notices import PROMOTED
+from app.services.notifications.catalogue import notify
+from models.base import utcnow
 from models.notifications import Notification
 from tests.conftest import unique
 
@@ -32,8 +34,8 @@ def idem_app():
     @app.post("/things")
     async def create(body: dict, user: YouthUser, session: SessionDep, idem: IdempotencyDep):
         async def work():
-            note = notifications.notify(session, user_id=user.user_id, kind="test.thing", title="t",
-                                        body=str(body.get("n")))
+            note = notify(session, PROMOTED, user.user_id, event=f"活动{body.get('n')}", starts_at=utcnow(),
+                          venue="翠湖")
             await session.flush()
             await asyncio.sleep(0.05)  # widen the window for concurrent duplicates
             return {"id": note.id, "n": body.get("n")}
@@ -46,7 +48,7 @@ def idem_app():
 async def count_notes(user_id: int) -> int:
     async with session_scope() as s:
         return (await s.execute(select(func.count()).select_from(Notification).where(
-            Notification.user_id == user_id, Notification.kind == "test.thing"))).scalar_one()
+            Notification.user_id == user_id, Notification.kind == PROMOTED.key))).scalar_one()
 
 
 async def test_same_key_same_body_replays_other_body_conflicts(idem_app, factory):
@@ -135,12 +137,13 @@ async def test_inbox_lists_and_marks_read(client, factory):
     youth = await factory.youth()
     async with session_scope() as s:
         for i in range(3):
-            notifications.notify(s, user_id=youth.user_id, kind="test.inbox", title=f"通知{i}", body="内容")
+            notify(s, PROMOTED, youth.user_id, event=f"读书会{i}", starts_at=utcnow(), venue="翠湖")
     page = (await client.get("/api/v1/me/notifications", params={"limit": 2}, headers=youth.headers)).json()
-    assert [n["title"] for n in page["items"]] == ["通知2", "通知1"] and page["next_cursor"]
+    assert [n["data"]["params"]["event"] for n in page["items"]] == ["读书会2", "读书会1"] and page["next_cursor"]
+    assert all(n["kind"] == "event.promoted" and "「读书会" in n["body"] for n in page["items"])
     rest = (await client.get("/api/v1/me/notifications", params={"cursor": page["next_cursor"]},
                              headers=youth.headers)).json()
-    assert [n["title"] for n in rest["items"]] == ["通知0"] and rest["next_cursor"] is None
+    assert [n["data"]["params"]["event"] for n in rest["items"]] == ["读书会0"] and rest["next_cursor"] is None
     assert (await client.post("/api/v1/me/notifications/read", headers=youth.headers)).status_code == 204
     unread = (await client.get("/api/v1/me/notifications", params={"unread_only": True}, headers=youth.headers)).json()
     assert unread["items"] == []

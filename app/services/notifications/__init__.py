@@ -30,24 +30,6 @@ from models.base import utcnow
 from models.notifications import Notification, NotificationMute, SubscribeCredit
 
 
-def notify(session: AsyncSession, *, user_id: int, kind: str, title: str, body: str,
-           data: dict[str, Any] | None = None) -> Notification:
-    """A free-form notification (kind, title and body given inline), written in the caller's transaction.
-    Superseded by the catalogue (``catalogue.notify``): only the events service still writes these
-    while it moves to catalogue kinds; remove this once nothing calls it. Delivery sends such rows
-    with the template of the kind's prefix and generic fields, shaped like any other."""
-    note = Notification(user_id=user_id, kind=kind, title=title[:100], body=body[:500], data=data,
-                        next_attempt_at=utcnow())
-    session.add(note)
-    return note
-
-
-def notify_many(session: AsyncSession, *, user_ids: list[int], kind: str, title: str, body: str,
-                data: dict[str, Any] | None = None) -> None:
-    for uid in user_ids:
-        notify(session, user_id=uid, kind=kind, title=title, body=body, data=data)
-
-
 async def inbox(session: AsyncSession, *, actor: Principal, unread_only: bool, cursor: str | None, limit: int
                 ) -> Page[NotificationPublic]:
     stmt = select(Notification).where(Notification.user_id == actor.user_id)
@@ -135,8 +117,9 @@ def backoff(attempts: int) -> timedelta:
 
 def message_for(note: Notification) -> tuple[str, dict[str, str]] | None:
     """(template name, keyword values) for a notification, from its kind in the catalogue; None when
-    the kind is not sent through WeChat. A kind written before it was in the catalogue (free-form)
-    goes by its prefix with the generic fields, shaped like any other."""
+    the kind is not sent through WeChat. Nothing writes a kind outside the catalogue any more, but
+    rows written before it existed may still be in the outbox: those go by their kind's prefix with
+    the generic fields, shaped like any other."""
     kind = KINDS.get(note.kind)
     if kind is not None:
         if kind.wechat is None:
