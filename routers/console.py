@@ -25,7 +25,7 @@ from app.deps import SessionDep, StaffUser, client_ip
 from app.kit import csv as kit_csv
 from app.kit.postings import REGISTRY, path_id, status_label
 from app.kit.time import display
-from app.schemas.common import DayIn
+from app.schemas.common import DayIn, renamed_query
 from app.schemas.console import DashboardPublic, dashboard_enum
 from app.schemas.moderation import QueueStatus, ReviewDecision
 from app.schemas.orgs import OrgDecision
@@ -412,7 +412,7 @@ async def dashboard(request: Request, name: str, signed: Staff, session: Session
          description="仅团委工作人员。与 JSON 报表相同的表格和筛选，导出为 CSV（UTF-8 带 BOM，可直接用 Excel 打开），"
                      "最后一行为合计；人数为 1 到 `YOUTH_CONSOLE_MIN_CELL`（默认 10）减一的单元格显示为“<10”，"
                      "能据此推算出它的单元格一并隐藏。每次导出记入审计日志（谁、哪张报表、哪些筛选）。"
-                     "报表名称见参数 `name`。")
+                     "报表名称见参数 `name`。", dependencies=[renamed_query({"from": "date_from", "to": "date_to"})])
 @raises(UnknownDashboard)
 async def stats_csv(name: DashboardName, user: StaffUser, session: SessionDep, date_from: First = None,
                     date_to: Last = None, district: ApiDistrict = None) -> Response:
@@ -425,7 +425,7 @@ async def stats_csv(name: DashboardName, user: StaffUser, session: SessionDep, d
          description="仅团委工作人员。一张统计表：各行各列的计数及行、列合计，期间为 `date_from`–`date_to`"
                      "（上海时间的日期，含两端，默认最近 12 周，最长约两年），可只看一个区县。只有计数，不含任何个人信息；"
                      "人数为 1 到 `YOUTH_CONSOLE_MIN_CELL`（默认 10）减一的单元格显示为“<10”，"
-                     "能据此推算出它的单元格一并隐藏（0 照常显示）。报表名称见参数 `name`。")
+                     "能据此推算出它的单元格一并隐藏（0 照常显示）。报表名称见参数 `name`。", dependencies=[renamed_query({"from": "date_from", "to": "date_to"})])
 @raises(UnknownDashboard)
 async def stats_json(name: DashboardName, user: StaffUser, session: SessionDep, date_from: First = None,
                      date_to: Last = None, district: ApiDistrict = None) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from app.contract import raises
 from app.deps import CurrentUser, Principal, SessionDep, StaffUser, YouthUser, provider_of
 from app.idempotency import IdempotencyDep
 from app.kit.pagination import MAX_LIMIT, Page
-from app.schemas.common import Cursor, DateFrom, DateTo, Limit
+from app.schemas.common import Cursor, DateFrom, DateTo, Limit, renamed_query
 from app.schemas.counselling import (
     AttendanceIn,
     BookingIn,
@@ -92,7 +92,7 @@ async def get_counsellor(counsellor_id: CounsellorId, session: SessionDep) -> Co
             summary="咨询师的可预约时段",
             description="无需登录。还能预约的空闲时段，早的在前；`date_from`–`date_to` 为北京时间的日期（含两端），"
                         "默认从今天起 28 天，一次最多查询 62 天。距开始不足 `YOUTH_COUNSELLING_MIN_NOTICE_HOURS`（默认 2）"
-                        "小时的时段不再显示。")
+                        "小时的时段不再显示。", dependencies=[renamed_query({"from": "date_from", "to": "date_to"})])
 @raises(errors.NotFound)
 async def free_slots(counsellor_id: CounsellorId, session: SessionDep, date_from: DateFrom = None,
                      date_to: DateTo = None, cursor: Cursor = None, limit: SlotLimit = 100) -> Page[SlotPublic]:
@@ -227,7 +227,7 @@ async def create_slot_pattern(counsellor_id: CounsellorId, body: SlotPatternIn, 
             summary="咨询师的全部时段",
             description="心理咨询中心的机构成员。本机构一位咨询师的所有时段及其状态（空闲、"
                         "已预约、已撤下）；`date_from`–`date_to` 为北京时间的日期（含两端），"
-                        "默认从昨天起 28 天，一次最多 62 天。")
+                        "默认从昨天起 28 天，一次最多 62 天。", dependencies=[renamed_query({"from": "date_from", "to": "date_to"})])
 @raises(errors.NotFound)
 async def own_slots(counsellor_id: CounsellorId, user: CentreUser, session: SessionDep, date_from: DateFrom = None,
                     date_to: DateTo = None, cursor: Cursor = None, limit: SlotLimit = 100) -> Page[SlotOwn]:
@@ -276,7 +276,7 @@ async def risk_queue(user: CentreUser, session: SessionDep, cursor: Cursor = Non
 @router.get(f"{CENTRE}/bookings", response_model=Page[CentreBooking],
             summary="本中心的预约",
             description="心理咨询中心的机构成员。按北京时间的日期（默认今天，一次最多 31 天）"
-                        "查看预约，早的在前；可按咨询师、状态、风险提示筛选。不含登记内容。")
+                        "查看预约，早的在前；可按咨询师、状态、风险提示筛选。不含登记内容。", dependencies=[renamed_query({"from_date": "date_from", "to_date": "date_to"})])
 @raises()
 async def centre_bookings(
     user: CentreUser, session: SessionDep, date_from: DateFrom = None, date_to: DateTo = None,
@@ -363,7 +363,7 @@ async def read_note(booking_id: BookingId, user: CurrentUser, session: SessionDe
 @router.get("/api/v1/staff/counselling/stats", response_model=CounsellingStats,
             summary="心理咨询统计",
             description="仅团委工作人员。按咨询日期统计的数量（默认今天前后各 30 天，"
-                        "一次最多一年），可按咨询中心筛选；只有计数，不含任何个人信息。")
+                        "一次最多一年），可按咨询中心筛选；只有计数，不含任何个人信息。", dependencies=[renamed_query({"from_date": "date_from", "to_date": "date_to"})])
 @raises()
 async def stats(user: StaffUser, session: SessionDep, date_from: DateFrom = None, date_to: DateTo = None,
                 org_id: OrgFilter = None) -> CounsellingStats:

@@ -11,7 +11,7 @@ from app.kit import csv
 from app.kit.pagination import Page
 from app.kit.postings import path_id
 from app.kit.ratelimit import limit
-from app.schemas.common import Cursor, DateFrom, DateTo, Limit
+from app.schemas.common import Cursor, DateFrom, DateTo, Limit, renamed_query
 from app.schemas.volunteer import (
     CATEGORY_TEXT,
     HOURS_STATUS_TEXT,
@@ -198,7 +198,7 @@ async def self_check_out(shift_id: ShiftId, body: LocationIn, user: YouthUser, s
 
 @router.get("/api/v1/me/volunteer-signups", response_model=Page[MySignupItem], summary="我的志愿报名",
             description=YOUTH + "本人的志愿岗位报名。默认（`upcoming_only=true`）只列尚未结束的有效报名（报名成功或候补中），"
-                        "开始早的在前；`upcoming_only=false` 列全部报名（含已取消、已结束的），最新的在前。只读。")
+                        "开始早的在前；`upcoming_only=false` 列全部报名（含已取消、已结束的），最新的在前。只读。", dependencies=[renamed_query({"upcoming": "upcoming_only"})])
 @raises()
 async def my_signups(
     user: YouthUser, session: SessionDep,
@@ -404,7 +404,7 @@ async def waive_strike(signup_id: SignupId, body: WaiveIn, user: Organiser, sess
 
 
 @router.get("/api/v1/provider/volunteer/hours", response_model=Page[ProviderHours], summary="本机构的服务时长记录",
-            description=ORGANISER + "本机构的服务时长记录，离确认期限近的在前（" + DUE + "）；可按状态、异议和岗位筛选。只读。")
+            description=ORGANISER + "本机构的服务时长记录，离确认期限近的在前（" + DUE + "）；可按状态、异议和岗位筛选。只读。", dependencies=[renamed_query({"disputed": "dispute_status"})])
 @raises()
 async def provider_hours(
     user: Organiser, session: SessionDep, status: HoursStatusFilter = None,
@@ -458,7 +458,7 @@ async def late_organisations(user: StaffUser, session: SessionDep, cursor: Curso
 @router.get("/api/v1/staff/volunteer/certificates", response_model=Page[StaffCertificate], summary="查找志愿服务证明",
             description=STAFF + "按证明编号、持有人、状态和开具日期（`date_from`、`date_to`：上海时间的日期，含首尾两天）查找"
                         "开具过的证明，最新的在前。每次查找都记入审计日志（回答含姓名和遮盖的身份证号）；编号的校验位不符"
-                        "回答 `CERTIFICATE_CODE_MISTYPED`。")
+                        "回答 `CERTIFICATE_CODE_MISTYPED`。", dependencies=[renamed_query({"issued_from": "date_from", "issued_to": "date_to"})])
 @raises(verr.CertificateCodeMistyped)
 async def search_certificates(
     user: StaffUser, session: SessionDep,

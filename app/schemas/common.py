@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Depends, Query, Request
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -18,6 +18,7 @@ from pydantic import (
     StringConstraints,
 )
 
+from app import errors
 from app.kit.pagination import MAX_LIMIT
 
 # Trimmed, non-empty text; every free-text field of the API uses one of these.
@@ -104,3 +105,15 @@ DateTo = Annotated[DayIn | None, Query(description="截止日期（含），YYYY
 # its own default page size.
 Cursor = Annotated[str | None, Query(max_length=200, description="上一页回答的 `next_cursor`；第一页不填")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"每页条数（1–{MAX_LIMIT}）")]
+
+
+def renamed_query(new_name_of: dict[str, str]) -> Any:
+    """A route dependency refusing query parameters renamed by the API conventions (issue 16), so that a
+    client built on the old name gets a 422 naming the new one instead of an unfiltered answer."""
+    async def refuse_old_names(request: Request) -> None:
+        old = [name for name in new_name_of if name in request.query_params]
+        if old:
+            raise errors.ValidationFailed(
+                "查询参数已改名，请更新小程序", fields={name: f"该参数已改名为 {new_name_of[name]}" for name in old})
+
+    return Depends(refuse_old_names)

@@ -181,3 +181,36 @@ async def test_a_time_at_the_calendars_edge_is_refused_when_creating_an_event(cl
                           headers=organiser.headers)
     assert r.status_code == 422 and "signup_opens_at" in r.json()["fields"], r.text
     assert await count(Event, org_id=organiser.org_id) == 0
+
+
+RENAMED_QUERY = [  # (path, old name, new name, who may call it)
+    ("/api/v1/counselling/counsellors/{counsellor}/slots", "from", "date_from", "youth"),
+    ("/api/v1/provider/counselling/counsellors/{counsellor}/slots", "to", "date_to", "counselling_center"),
+    ("/api/v1/provider/counselling/bookings", "from_date", "date_from", "counselling_center"),
+    ("/api/v1/staff/counselling/stats", "to_date", "date_to", "moderator"),
+    ("/api/v1/staff/stats/events", "from", "date_from", "moderator"),
+    ("/api/v1/staff/stats/events.csv", "to", "date_to", "moderator"),
+    ("/api/v1/me/volunteer-signups", "upcoming", "upcoming_only", "youth"),
+    ("/api/v1/provider/volunteer/hours", "disputed", "dispute_status", "volunteer_org"),
+    ("/api/v1/staff/volunteer/certificates", "issued_from", "date_from", "moderator"),
+]
+
+
+@pytest.mark.parametrize(("path", "old", "new", "who"), RENAMED_QUERY)
+async def test_a_query_parameter_renamed_by_the_conventions_is_refused_naming_the_new_one(client, factory, path, old,
+                                                                                          new, who):
+    if who == "youth":
+        caller = await factory.youth(profile=True)
+    elif who == "moderator":
+        caller = await account("moderator")
+    else:
+        caller = await organisation(who)
+    if "{counsellor}" in path:
+        owner = caller if who == "counselling_center" else await organisation("counselling_center")
+        path = path.format(counsellor=await add_counsellor(client, owner))
+    r = await client.get(path, params={old: "2026-12-01"}, headers=caller.headers)
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["code"] == "VALIDATION_ERROR" and new in body.get("fields", {}).get(old, ""), body
+    ok = await client.get(path, headers=caller.headers)  # without the old name the same call is answered
+    assert ok.status_code == 200, ok.text
