@@ -234,7 +234,7 @@ async def test_youth_dashboard_suppresses_small_cells_in_json_and_csv(client, fa
     people = [await factory.youth(profile={"district": district}, age=20) for _ in range(3)]
     assert people
     today = local_day(now()).isoformat()  # the dashboards count Shanghai days (after 16:00 UTC it is tomorrow)
-    r = await client.get(f"{API}/staff/stats/youth", params={"district": district, "to": today},
+    r = await client.get(f"{API}/staff/stats/youth", params={"district": district, "date_to": today},
                          headers=staff.headers)
     assert r.status_code == 200, r.text
     body = r.json()
