@@ -221,6 +221,16 @@ def _check_event(rules: _EventRules | None, now: datetime) -> _EventRules:
     return rules
 
 
+async def _checked_event(conn: AsyncConnection, rules: _EventRules, cached: bool, now: datetime) -> _EventRules:
+    """The rules, checked; a refusal based on cached rules is checked again on a fresh read."""
+    try:
+        return _check_event(rules, now)
+    except errors.AppError:
+        if not cached:
+            raise
+        return _check_event((await _event_rules(conn, rules.id, fresh=True))[0], now)
+
+
 def _check_person(rules: _EventRules, who: _Person, now: datetime) -> None:
     if who.restricted_until is not None and who.restricted_until > now:
         raise everr.SignupRestricted(restrictions.message(
@@ -259,12 +269,7 @@ async def sign_up(session: AsyncSession, *, actor: Principal, event_id: int) -> 
     who = await _person(conn, rules, actor.user_id, now)
     if who.existing_id is not None:
         return await _view(conn, who.existing_id)
-    try:
-        _check_event(rules, now)
-    except errors.AppError:
-        if not cached:
-            raise
-        rules = _check_event((await _event_rules(conn, event_id, fresh=True))[0], now)
+    rules = await _checked_event(conn, rules, cached, now)
     if who.pending_no_shows:
         # No-shows of past events count for this decision even if the sweeper has not recorded them yet:
         # computed, not stored (the sweeper records them).

@@ -39,8 +39,8 @@ from app.schemas.events import RegistrationPublic
 from app.services.events import errors as everr
 from app.services.events.common import QUOTA_LOCK_CLASS, cancel_deadline
 from app.services.events.signup import (
-    _check_event,
     _check_person,
+    _checked_event,
     _event_rules,
     _events,
     _fresh_view,
@@ -141,12 +141,7 @@ async def _sign_up(session: AsyncSession, request: Request, claims: dict[str, An
             badge_number=badge, created_at=held_created, promoted_at=promoted, cancelled_at=cancelled,
             late_cancel=late, checked_in_at=checked_in, cancel_deadline=cancel_deadline(starts, cutoff))
         return await idem.answer_once(conn, principal, held_view.model_dump(mode="json"), _CREATED)
-    try:
-        _check_event(rules, now)
-    except errors.AppError:
-        if not cached:
-            raise
-        rules = _check_event((await _event_rules(conn, event_id, fresh=True))[0], now)
+    rules = await _checked_event(conn, rules, cached, now)
     if pending:
         return None  # a no-show due but not recorded: the portable path computes the restriction
     who = _Person(birth, gender, marital, bool(real_name and id_hash), r_until, r_reason, quota_id,
