@@ -96,10 +96,15 @@ def instrument_pool(engine: Any) -> None:
 
 
 def metered_pool_class() -> type:
-    """The asyncio queue pool, counting who waits for a connection and for how long."""
+    """The asyncio queue pool, counting who waits for a connection and for how long, and handing a
+    returned connection to the longest waiter (``app.pool_queue.FairQueue``)."""
     from sqlalchemy.pool import AsyncAdaptedQueuePool
 
+    from app.pool_queue import FairQueue
+
     class MeteredQueuePool(AsyncAdaptedQueuePool):
+        _queue_class = FairQueue
+
         def _do_get(self) -> Any:
             started = time.perf_counter()
             POOL_WAITING.inc()
