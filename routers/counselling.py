@@ -4,11 +4,11 @@ staff's counts."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
 
 from app import errors
 from app.contract import raises
-from app.deps import CurrentUser, Principal, SessionDep, StaffUser, YouthUser, provider_of
+from app.deps import CurrentUser, Principal, SessionDep, StaffUser, YouthClaims, YouthUser, provider_of
 from app.idempotency import IdempotencyDep
 from app.kit.pagination import MAX_LIMIT, Page
 from app.schemas.common import Cursor, DateFrom, DateTo, Limit, renamed_query
@@ -109,8 +109,10 @@ async def free_slots(counsellor_id: CounsellorId, session: SessionDep, date_from
                          "_THRESHOLD`（默认 2）次的，`YOUTH_RESTRICTION_DAYS`（默认 30）"
                          "天内不能自助预约。登记中的风险回答会提示中心尽快跟进。带 `Idempotency-Key` 重试会得到同一回答。")
 @raises(errors.NotFound, cerr.SlotTaken, cerr.NoticeTooShort, cerr.ModeNotOffered, cerr.ProfileRequired, cerr.BookingRestricted, cerr.Overlap, cerr.TooManyUpcoming)
-async def book(body: BookingIn, user: YouthUser, session: SessionDep, idem: IdempotencyDep) -> BookingPublic:
-    return await idem.run(session, user, lambda: counselling.book(session, actor=user, data=body), status_code=201)
+async def book(body: BookingIn, request: Request, claims: YouthClaims, session: SessionDep, idem: IdempotencyDep
+               ) -> BookingPublic:
+    # The principal is read by the service, in the rush's first read on PostgreSQL (YouthClaims' rules).
+    return await counselling.book_request(session, request, claims, idem, body)
 
 
 @router.get(f"{YOUTH}/bookings", response_model=Page[BookingPublic],

@@ -282,6 +282,35 @@ async def test_idempotency_key_replays_the_same_booking(client, factory):
     assert [b["id"] for b in mine] == [first.json()["id"]]
 
 
+async def key_rows(key: str) -> int:
+    from models.platform import IdempotencyRecord
+
+    async with session_scope() as session:
+        return (await session.execute(select(func.count()).select_from(IdempotencyRecord)
+                                      .where(IdempotencyRecord.key == key))).scalar_one()
+
+
+async def test_a_won_booking_replays_after_the_slot_is_full_and_a_loser_leaves_no_key(client, factory):
+    centre, cid = await centre_with_counsellor(client)
+    slot = await add_slot(client, centre, cid, now() + timedelta(days=1))
+    winner, loser = await young(), await young()
+    won_key, lost_key = uuid.uuid4().hex, uuid.uuid4().hex
+    won = await book(client, winner, slot, headers={"Idempotency-Key": won_key})
+    assert won.status_code == 201, won.text
+    lost = await book(client, loser, slot, headers={"Idempotency-Key": lost_key})
+    assert lost.status_code == 409 and lost.json()["code"] == "COUNSELLING_SLOT_TAKEN"
+    assert await key_rows(lost_key) == 0  # a refusal stores nothing: the same key may be retried
+    again = await book(client, winner, slot, headers={"Idempotency-Key": won_key})
+    assert again.status_code == 201 and again.headers.get("Idempotent-Replay") == "true"
+    assert again.json() == won.json()
+    other = await book(client, winner, slot, mode="phone", headers={"Idempotency-Key": won_key})
+    assert other.status_code == 409 and other.json()["code"] == "IDEMPOTENCY_KEY_REUSED", other.text
+    retry = await book(client, loser, slot, headers={"Idempotency-Key": lost_key})
+    assert retry.status_code == 409 and retry.json()["code"] == "COUNSELLING_SLOT_TAKEN"
+    assert retry.headers.get("Idempotent-Replay") is None and await key_rows(lost_key) == 0
+    assert await key_rows(won_key) == 1
+
+
 async def test_cancel_frees_the_slot_and_late_cancel_is_marked(client, factory):
     centre, cid = await centre_with_counsellor(client)
     early = await add_slot(client, centre, cid, now() + timedelta(days=2))

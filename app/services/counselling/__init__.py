@@ -7,7 +7,10 @@ a risk answer's follow-ups only for the care team, never for the person. Every s
 without content; staff get counts. Anyone outside the centre gets 404.
 Concurrency: a slot's place is taken by its capacity counter (one conditional UPDATE, backed by a
 unique partial index on bookings); a person's own booking changes queue on their user row, so the
-overlap and upcoming-count checks see each other's results.
+overlap and upcoming-count checks see each other's results. On PostgreSQL a booking first reads, in
+one autocommit statement, the principal, an answer stored under its Idempotency-Key and the slot's
+state (``bookings.book_request``): a replay and every refusal of the slot (a rush's "taken") are
+answered there with nothing written; a slot still free goes on to the transaction, which decides anew.
 Penalties: late cancellations and no-shows count under the shared restriction policy
 (app.services.restrictions, service "counselling"); a restriction stops new self-bookings only
 (cancelling, moving and attending existing ones go on), and a refused person is still shown the
@@ -17,6 +20,7 @@ crisis lines and the centre's contact.
 from app.services.counselling import errors, notices, settings
 from app.services.counselling.bookings import (
     book,
+    book_request,
     cancel,
     centre_booking,
     centre_bookings,
@@ -50,7 +54,7 @@ from app.services.counselling.risk import queue as risk_queue
 from app.services.counselling.stats import stats
 
 __all__ = [
-    "KIND", "age_band", "book", "cancel", "centre_booking", "centre_bookings", "centre_cancel", "centre_settings",
+    "KIND", "age_band", "book", "book_request", "cancel", "centre_booking", "centre_bookings", "centre_cancel", "centre_settings",
     "create_counsellor", "create_slot", "create_slot_pattern", "errors", "follow_up", "free_slots",
     "get_counsellor", "list_counsellors", "mark_attendance", "my_booking", "my_bookings", "my_restriction",
     "notices", "own_counsellor", "own_counsellors", "own_slots", "read_note", "reschedule", "risk_queue",

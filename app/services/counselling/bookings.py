@@ -8,13 +8,25 @@ import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock, errors
-from app.deps import Principal
+from app.deps import (
+    PRINCIPAL_COLUMNS,
+    Principal,
+    autocommit,
+    claimed_user_id,
+    principal_of_row,
+    require_youth,
+    with_principal_joins,
+    youth_of,
+)
+from app.idempotency import Idempotency
 from app.kit.pagination import Key, Page, keyset
 from app.kit.time import day_span, display, local, local_day
 from app.schemas.counselling import (
@@ -59,6 +71,7 @@ from models.counselling import (
     Counsellor,
 )
 from models.orgs import Organisation
+from models.platform import IdempotencyRecord
 from models.restrictions import Restriction, Strike
 
 SERVICE = "counselling"  # in the shared restriction record
@@ -86,17 +99,26 @@ async def _bookable_slot(session: AsyncSession, slot_id: int, mode: str, now: da
         select(CounsellingSlot, Counsellor).join(Counsellor, Counsellor.id == CounsellingSlot.counsellor_id)
         .where(CounsellingSlot.id == slot_id, KIND.listed())
     )).first()
-    if row is None or row[0].status != "open":
+    if row is None:
         raise errors.NotFound("找不到该时段，可能已被撤下")
     slot, counsellor = row
-    if slot.taken >= slot.capacity:
+    _check_bookable(slot.status, slot.taken, slot.capacity, slot.starts_at, counsellor.modes, mode, now)
+    return slot, counsellor
+
+
+def _check_bookable(status: str, taken: int, capacity: int, starts_at: datetime, modes: list[str], mode: str,
+                    now: datetime) -> None:
+    """Whether a listed counsellor's slot may be booked now: the one place these rules are written
+    (``_bookable_slot`` and PostgreSQL's first read of a booking, ``_first_read``, both ask here)."""
+    if status != "open":
+        raise errors.NotFound("找不到该时段，可能已被撤下")
+    if taken >= capacity:
         raise cerr.SlotTaken()
     notice = settings().counselling_min_notice_hours
-    if slot.starts_at < now + timedelta(hours=notice):
+    if starts_at < now + timedelta(hours=notice):
         raise cerr.NoticeTooShort(f"请至少提前 {hours_text(notice)} 小时预约，请选择更晚的时段")
-    if mode not in counsellor.modes:
+    if mode not in modes:
         raise cerr.ModeNotOffered(fields={"mode": "这位咨询师不提供该咨询方式"})
-    return slot, counsellor
 
 
 async def _lock_person(session: AsyncSession, user_id: int, now: datetime) -> Any:
@@ -175,6 +197,71 @@ async def book(session: AsyncSession, *, actor: Principal, data: BookingIn) -> B
     notify(session, BOOKED, actor.user_id, data={"booking_id": booking.id}, starts_at=booking.starts_at,
            counsellor=counsellor.display_name, notice=_fmt_hours(settings().counselling_late_cancel_hours))
     return BookingPublic(**_booking_public(booking, counsellor))
+
+
+_users, _slots, _counsellors = User.__table__, CounsellingSlot.__table__, Counsellor.__table__
+_records = IdempotencyRecord.__table__
+_N_PRINCIPAL = len(PRINCIPAL_COLUMNS)
+# PostgreSQL's first read of a booking (issue 17's rush: most people lose the slot): the principal, an
+# answer already stored under the Idempotency-Key and the slot's bookable state, in one statement and
+# so one snapshot. The key's answer and the slot's counter are committed together, so a won booking's
+# retry always sees its stored answer whenever it sees the slot full.
+_FIRST_READ = (
+    select(*PRINCIPAL_COLUMNS, _records.c.request_hash, _records.c.status_code, _records.c.response_body,
+           _slots.c.id, _slots.c.status, _slots.c.taken, _slots.c.capacity, _slots.c.starts_at, _counsellors.c.modes)
+    .select_from(with_principal_joins(_users)
+                 .outerjoin(_records, and_(_records.c.scope == bindparam("scope"), _records.c.key == bindparam("key")))
+                 .outerjoin(_slots.join(_counsellors, and_(_counsellors.c.id == _slots.c.counsellor_id,
+                                                           KIND.listed())),
+                            _slots.c.id == bindparam("slot_id")))
+    .where(_users.c.id == bindparam("user_id")))
+
+
+async def book_request(session: AsyncSession, request: Request, claims: dict[str, Any], idem: Idempotency,
+                       data: BookingIn) -> JSONResponse:
+    """The route's work. On PostgreSQL one read in autocommit first answers a replay and every refusal
+    of the slot (most of a rush: the slot is taken) with nothing written and no transaction; only a slot
+    still free goes on to ``book`` in a transaction, the path SQLite always takes."""
+    bind = session.sync_session.bind
+    actor: Principal | None = None
+    if bind is not None and bind.dialect.name == "postgresql":
+        session.sync_session.bind = autocommit(bind)
+        try:
+            actor, answer = await _first_read(session, request, claims, idem, data)
+        finally:
+            await session.close()  # gives the autocommit connection back; the session may begin anew
+            session.sync_session.bind = bind
+        if answer is not None:
+            return answer
+    if actor is None:
+        actor = await youth_of(session, request, claims)
+    principal = actor
+    return await idem.run(session, principal, lambda: book(session, actor=principal, data=data), status_code=201)
+
+
+async def _first_read(session: AsyncSession, request: Request, claims: dict[str, Any], idem: Idempotency,
+                      data: BookingIn) -> tuple[Principal, JSONResponse | None]:
+    user_id = claimed_user_id(claims)
+    conn = await session.connection()
+    row = (await conn.execute(_FIRST_READ, {"user_id": user_id, "scope": str(user_id), "key": idem.key or "",
+                                            "slot_id": data.slot_id})).first()
+    actor = require_youth(principal_of_row(claims, row[:_N_PRINCIPAL] if row is not None else None))
+    request.state.principal = actor
+    assert row is not None
+    stored_hash, stored_status, stored_body, slot_id, status, taken, capacity, starts_at, modes = row[_N_PRINCIPAL:]
+    if idem.key and stored_hash is not None:
+        return actor, idem.replay(_Stored(stored_hash, stored_status, stored_body))
+    if slot_id is None:
+        raise errors.NotFound("找不到该时段，可能已被撤下")
+    _check_bookable(status, taken, capacity, starts_at, modes, data.mode, clock.now())
+    return actor, None  # bookable as read: the transaction decides the rest, and may still find it taken
+
+
+class _Stored:
+    __slots__ = ("request_hash", "response_body", "status_code")
+
+    def __init__(self, request_hash: str, status_code: int, response_body: Any) -> None:
+        self.request_hash, self.status_code, self.response_body = request_hash, status_code, response_body
 
 
 async def _own_booking(session: AsyncSession, actor: Principal, booking_id: int, **kw: bool
