@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -58,6 +59,20 @@ def _read_only(session: AsyncSession) -> None:
         # Bound to the same pool with autocommit, the connection is still taken only when a statement
         # needs one: an answer from a cache holds no connection, even in a rush.
         session.sync_session.bind = autocommit(bind)
+
+
+@asynccontextmanager
+async def autocommit_session(session: AsyncSession) -> AsyncIterator[AsyncConnection]:
+    """The request's session on an autocommit connection, for a hot path's read (and, on PostgreSQL, a
+    write that is one statement). Afterwards the connection is given back and the session is bound as
+    it came, so the request may still go on in a transaction."""
+    bind = session.sync_session.bind
+    session.sync_session.bind = autocommit(bind)
+    try:
+        yield await session.connection()
+    finally:
+        await session.close()
+        session.sync_session.bind = bind
 
 
 _autocommits: dict[Any, Any] = {}

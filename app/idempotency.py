@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
@@ -47,6 +47,12 @@ def _encode(result: Any) -> Any:
     if isinstance(result, BaseModel):
         return result.model_dump(mode="json")
     return jsonable_encoder(result)
+
+
+class _StoredAnswer(NamedTuple):
+    request_hash: str
+    status_code: int
+    response_body: Any
 
 
 class Idempotency:
@@ -93,6 +99,10 @@ class Idempotency:
         if stored_id is None:
             return self.replay((await conn.execute(_LOAD, {"scope": scope, "key": self.key})).first())
         return JSONResponse(body, status_code=status_code)
+
+    def replay_stored(self, request_hash: str, status_code: int, response_body: Any) -> JSONResponse:
+        """The answer stored under this key, read by the caller's own statement."""
+        return self._replay(_StoredAnswer(request_hash, status_code, response_body))
 
     def replay(self, stored: Any) -> JSONResponse:
         """The answer stored under this key (a row of request_hash, status_code, response_body)."""

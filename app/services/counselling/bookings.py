@@ -12,6 +12,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import defer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -19,7 +20,7 @@ from app import clock, errors
 from app.deps import (
     PRINCIPAL_COLUMNS,
     Principal,
-    autocommit,
+    autocommit_session,
     claimed_user_id,
     principal_of_row,
     require_youth,
@@ -225,12 +226,8 @@ async def book_request(session: AsyncSession, request: Request, claims: dict[str
     bind = session.sync_session.bind
     actor: Principal | None = None
     if bind is not None and bind.dialect.name == "postgresql":
-        session.sync_session.bind = autocommit(bind)
-        try:
-            actor, answer = await _first_read(session, request, claims, idem, data)
-        finally:
-            await session.close()  # gives the autocommit connection back; the session may begin anew
-            session.sync_session.bind = bind
+        async with autocommit_session(session) as conn:
+            actor, answer = await _first_read(conn, request, claims, idem, data)
         if answer is not None:
             return answer
     if actor is None:
@@ -239,10 +236,9 @@ async def book_request(session: AsyncSession, request: Request, claims: dict[str
     return await idem.run(session, principal, lambda: book(session, actor=principal, data=data), status_code=201)
 
 
-async def _first_read(session: AsyncSession, request: Request, claims: dict[str, Any], idem: Idempotency,
+async def _first_read(conn: AsyncConnection, request: Request, claims: dict[str, Any], idem: Idempotency,
                       data: BookingIn) -> tuple[Principal, JSONResponse | None]:
     user_id = claimed_user_id(claims)
-    conn = await session.connection()
     row = (await conn.execute(_FIRST_READ, {"user_id": user_id, "scope": str(user_id), "key": idem.key or "",
                                             "slot_id": data.slot_id})).first()
     actor = require_youth(principal_of_row(claims, row[:_N_PRINCIPAL] if row is not None else None))
@@ -250,18 +246,11 @@ async def _first_read(session: AsyncSession, request: Request, claims: dict[str,
     assert row is not None
     stored_hash, stored_status, stored_body, slot_id, status, taken, capacity, starts_at, modes = row[_N_PRINCIPAL:]
     if idem.key and stored_hash is not None:
-        return actor, idem.replay(_Stored(stored_hash, stored_status, stored_body))
+        return actor, idem.replay_stored(stored_hash, stored_status, stored_body)
     if slot_id is None:
         raise errors.NotFound("找不到该时段，可能已被撤下")
     _check_bookable(status, taken, capacity, starts_at, modes, data.mode, clock.now())
     return actor, None  # bookable as read: the transaction decides the rest, and may still find it taken
-
-
-class _Stored:
-    __slots__ = ("request_hash", "response_body", "status_code")
-
-    def __init__(self, request_hash: str, status_code: int, response_body: Any) -> None:
-        self.request_hash, self.status_code, self.response_body = request_hash, status_code, response_body
 
 
 async def _own_booking(session: AsyncSession, actor: Principal, booking_id: int, **kw: bool

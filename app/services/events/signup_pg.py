@@ -22,13 +22,14 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import and_, bindparam, case, func, select, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock, errors
 from app.deps import (
     PRINCIPAL_COLUMNS,
-    autocommit,
+    autocommit_session,
     claimed_user_id,
     principal_of_row,
     require_youth,
@@ -87,36 +88,15 @@ _CALL = text(
     ":quota_id, :quota_key, :take, :lock_class, :now)")
 
 
-class _Stored:
-    __slots__ = ("request_hash", "response_body", "status_code")
-
-    def __init__(self, request_hash: str, status_code: int, response_body: Any) -> None:
-        self.request_hash, self.status_code, self.response_body = request_hash, status_code, response_body
-
-
 async def sign_up(session: AsyncSession, request: Request, claims: dict[str, Any], idem: Idempotency,
                   event_id: int) -> JSONResponse | None:
     """The answer, or None for the portable path (nothing written, and the session left as it came)."""
-    engine = session.sync_session.bind
-    session.sync_session.bind = autocommit(engine)
-    try:
-        answer = await _sign_up(session, request, claims, idem, event_id)
-    except BaseException:
-        await _reset(session, engine)
-        raise
-    if answer is None:
-        await _reset(session, engine)
-    return answer
+    async with autocommit_session(session) as conn:
+        return await _sign_up(conn, request, claims, idem, event_id)
 
 
-async def _reset(session: AsyncSession, engine: Any) -> None:
-    await session.close()  # gives the autocommit connection back; the session may begin anew
-    session.sync_session.bind = engine
-
-
-async def _sign_up(session: AsyncSession, request: Request, claims: dict[str, Any], idem: Idempotency,
+async def _sign_up(conn: AsyncConnection, request: Request, claims: dict[str, Any], idem: Idempotency,
                    event_id: int) -> JSONResponse | None:
-    conn = await session.connection()
     now = clock.now()
     user_id = claimed_user_id(claims)
     rules, cached = await _event_rules(conn, event_id)
@@ -134,7 +114,7 @@ async def _sign_up(session: AsyncSession, request: Request, claims: dict[str, An
     (held_id, held_status, held_key, badge, held_created, promoted, cancelled, late, checked_in, position,
      starts, cutoff, stored_hash, stored_status, stored_body) = row[p + 15:]
     if idem.key and stored_hash is not None:
-        return idem.replay(_Stored(stored_hash, stored_status, stored_body))
+        return idem.replay_stored(stored_hash, stored_status, stored_body)
     if held_id is not None:
         held_view = RegistrationPublic(
             id=held_id, event_id=event_id, status=held_status, quota_key=held_key, waitlist_position=position,
@@ -176,6 +156,6 @@ async def _sign_up(session: AsyncSession, request: Request, claims: dict[str, An
         if sem:
             sem.release()
     if result.outcome == "replay":
-        return idem.replay(_Stored(result.stored_hash, result.stored_status, result.stored_body))
+        return idem.replay_stored(result.stored_hash, result.stored_status, result.stored_body)
     body = view(result.reg_id, result.reg_status, result.waitlist_position).model_dump(mode="json")
     return JSONResponse(body, status_code=_CREATED)
