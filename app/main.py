@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from app import contract, errors
+from app import contract, errors, routing_index
 from app.config import get_settings
 from app.context import configure_logging, request_id_var
 from app.contract import raises
@@ -345,5 +345,6 @@ def create_app(*, start_standin: bool = True) -> FastAPI:
 
     for router in ROUTERS:
         app.include_router(router)
+    routing_index.install(app)
     contract.install(app)
     return app
