@@ -138,13 +138,20 @@ def test_indexed_app_routes_every_request_like_fastapi(monkeypatch: pytest.Monke
     requests = _requests(ops)
 
     async def run() -> list[tuple[Any, Any, Any, Any]]:
+        from app.db import dispose_engine
+
         diffs, seen = [], []
-        for method, path, root in requests:
-            a = await _answer(indexed.router, method, path, root)
-            b = await _answer(plain.router, method, path, root)
-            if a != b:
-                diffs.append((method, path, a, b))
-            seen.append((method, path, a))
+        try:
+            for method, path, root in requests:
+                a = await _answer(indexed.router, method, path, root)
+                b = await _answer(plain.router, method, path, root)
+                if a != b:
+                    diffs.append((method, path, a, b))
+                seen.append((method, path, a))
+        finally:
+            # /metrics really runs and reads the database on this event loop: its pooled connections
+            # must not outlive the loop, or the tests after this one get connections of a closed loop.
+            await dispose_engine()
         return diffs, seen
 
     diffs, seen = asyncio.run(run())
