@@ -48,6 +48,7 @@ from app.services.events.signup import (
     _Gate,
     _Person,
     _regs,
+    _users,
     person_parts,
 )
 from models.base import utcnow
@@ -56,6 +57,9 @@ from models.platform import IdempotencyRecord
 
 _records = IdempotencyRecord.__table__
 _CREATED = 201
+
+
+_EXISTING = 12  # person_parts' column of the registration already held
 
 
 def _read_statement(gendered: bool) -> Any:
@@ -68,16 +72,19 @@ def _read_statement(gendered: bool) -> Any:
                      .where(ahead.c.event_id == held.c.event_id, ahead.c.quota_key == held.c.quota_key,
                             ahead.c.status == "waitlisted", ahead.c.id <= held.c.id).scalar_subquery()))
     joined = (with_principal_joins(from_users)
-              .outerjoin(held, and_(held.c.event_id == bindparam("event_id"), held.c.user_id == columns[0].table.c.id,
+              .outerjoin(held, and_(held.c.event_id == bindparam("event_id"), held.c.user_id == _users.c.id,
                                     held.c.status.in_(ACTIVE_STATUSES)))
               .outerjoin(ev, ev.c.id == held.c.event_id)
               .outerjoin(_records, and_(_records.c.scope == bindparam("scope"), _records.c.key == bindparam("key"))))
-    return (select(*PRINCIPAL_COLUMNS, *columns[1:],
+    # The person's columns without the id (the principal's) and without ``existing``: the join on
+    # ``held`` below reads that registration whole.
+    person = [c for i, c in enumerate(columns) if i not in (0, _EXISTING)]
+    return (select(*PRINCIPAL_COLUMNS, *person,
                    held.c.id, held.c.status, held.c.quota_key, held.c.badge_number, held.c.created_at,
                    held.c.promoted_at, held.c.cancelled_at, held.c.late_cancel, held.c.checked_in_at, position,
                    ev.c.starts_at, ev.c.cancel_cutoff_hours,
                    _records.c.request_hash, _records.c.status_code, _records.c.response_body)
-            .select_from(joined).where(columns[0].table.c.id == bindparam("user_id")))
+            .select_from(joined).where(_users.c.id == bindparam("user_id")))
 
 
 _READ = {True: _read_statement(True), False: _read_statement(False)}
@@ -108,11 +115,9 @@ async def _sign_up(conn: AsyncConnection, request: Request, claims: dict[str, An
     if rules is None:
         raise errors.NotFound()
     assert row is not None
-    p = _N_PRINCIPAL - 1  # person_parts' columns after the user's id
     (birth, gender, marital, real_name, id_hash, r_until, r_reason, quota_id, capacity, taken, quota_open,
-     _existing, pending, waiting) = row[p + 1:p + 15]
-    (held_id, held_status, held_key, badge, held_created, promoted, cancelled, late, checked_in, position,
-     starts, cutoff, stored_hash, stored_status, stored_body) = row[p + 15:]
+     pending, waiting, held_id, held_status, held_key, badge, held_created, promoted, cancelled, late, checked_in,
+     position, starts, cutoff, stored_hash, stored_status, stored_body) = row[_N_PRINCIPAL:]
     if idem.key and stored_hash is not None:
         return idem.replay_stored(stored_hash, stored_status, stored_body)
     if held_id is not None:
